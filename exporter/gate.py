@@ -1,0 +1,219 @@
+"""The refresh gate: decides, on each scrape, whether to ask Binance again, and makes all
+concurrent scrapes share one in-flight request.
+
+A request is sent only when all of these hold:
+- the endpoint's own next-allowed time has passed: `--min-interval` after the last request,
+  stretched by exponential backoff with jitter after consecutive failures;
+- the shared IP budget is open: no `Retry-After` of a 429/418 is in force (it stops every
+  endpoint and host), and the last `X-SAPI-USED-IP-WEIGHT-1M` was not near the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Generic
+
+from exporter.faults import Reason, UpstreamFault, is_rate_limit
+from exporter.state import EndpointStats, PayloadT, Snapshot
+
+log = logging.getLogger("exporter.gate")
+
+BACKOFF_CAP_SECONDS = 300.0
+IP_WEIGHT_LIMIT = 12000
+IP_WEIGHT_SAFETY = 0.9  # stop at 90% of the budget: other programs on this IP share it
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[PayloadT]):
+    payload: PayloadT
+    invalid_entries: int
+    used_weight: int | None
+
+
+class IpBudget:
+    """What every endpoint and host behind this IP shares: Binance's rate-limit floor."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock = clock
+        self._wall = wall
+        self.not_before = 0.0
+        self.used_weight: int | None = None
+        self.blocked_reason = ""
+
+    def is_open(self) -> bool:
+        return self._clock() >= self.not_before
+
+    def block_for(self, seconds: float, why: str) -> None:
+        until = self._clock() + seconds
+        if until > self.not_before:
+            self.not_before = until
+            self.blocked_reason = why
+            log.warning("upstream requests paused for %.0fs: %s", seconds, why)
+
+    def note_weight(self, used_weight: int | None) -> None:
+        if used_weight is None:
+            return
+        self.used_weight = used_weight
+        if used_weight >= IP_WEIGHT_LIMIT * IP_WEIGHT_SAFETY:
+            now = self._wall()
+            to_next_minute = math.floor(now / 60.0) * 60.0 + 60.0 - now + 1.0
+            self.block_for(
+                to_next_minute,
+                f"used IP weight {used_weight} of {IP_WEIGHT_LIMIT}: waiting for the next minute",
+            )
+
+
+class BackoffPolicy:
+    """Delay before the next request after n consecutive failures: --min-interval doubled per
+    failure up to a cap, with 'equal jitter' (a random point in the upper half)."""
+
+    def __init__(self, min_interval: float, rng: random.Random | None = None) -> None:
+        self.min_interval = min_interval
+        self._rng = rng or random.Random()
+
+    def delay(self, failures: int) -> float:
+        if failures <= 1:
+            return self.min_interval
+        ceiling = min(BACKOFF_CAP_SECONDS, self.min_interval * 2.0 ** (failures - 1))
+        ceiling = max(ceiling, self.min_interval)
+        return max(self.min_interval, self._rng.uniform(ceiling / 2.0, ceiling))
+
+
+class RefreshGate(Generic[PayloadT]):
+    """One endpoint's gate. `await gate.refresh(deadline)` returns once the snapshot is as fresh
+    as the rules allow, or at the deadline, whichever comes first; the request itself is never
+    cancelled by a scrape giving up, so the next scrape finds its result."""
+
+    def __init__(
+        self,
+        name: str,
+        fetch: Callable[[float], Awaitable[Fetched[PayloadT]]],
+        *,
+        budget: IpBudget,
+        min_interval: float,
+        timeout: float,
+        backoff: BackoffPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self._fetch = fetch
+        self._budget = budget
+        self._min_interval = min_interval
+        self._timeout = timeout
+        self._backoff = backoff or BackoffPolicy(min_interval)
+        self._clock = clock
+        self._wall = wall
+        self.snapshot: Snapshot[PayloadT] = Snapshot()
+        self.stats = EndpointStats()
+        self.generation = 0
+        self.failures = 0
+        self.next_allowed = 0.0
+        self._inflight: asyncio.Task[None] | None = None
+        self._last_invalid_entries = 0
+
+    def is_due(self) -> bool:
+        return self._clock() >= self.next_allowed and self._budget.is_open()
+
+    def seconds_until_due(self) -> float:
+        return max(0.0, self.next_allowed - self._clock(), self._budget.not_before - self._clock())
+
+    async def refresh(self, deadline: float) -> None:
+        if self._inflight is None:
+            if not self.is_due():
+                return
+            self._inflight = asyncio.create_task(self._attempt(), name=f"refresh-{self.name}")
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._inflight), remaining)
+        except TimeoutError:
+            log.debug("scrape deadline reached while the %s request is still running", self.name)
+
+    async def close(self) -> None:
+        task = self._inflight
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _attempt(self) -> None:
+        started = self._clock()
+        started_wall = self._wall()
+        self.stats.requests += 1
+        try:
+            fetched = await self._fetch(self._timeout)
+        except UpstreamFault as fault:
+            self._record_failure(fault, started, started_wall)
+        except Exception as exc:  # a bug must not stop the exporter: count it, log it, go on
+            log.exception("unexpected error during the %s request", self.name)
+            fault = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
+            self._record_failure(fault, started, started_wall)
+        else:
+            self._record_success(fetched, started, started_wall)
+        finally:
+            self.stats.latency.observe(self._clock() - started)
+            self.generation += 1
+            self._inflight = None
+
+    def _record_success(self, fetched: Fetched[PayloadT], started: float, wall: float) -> None:
+        self.stats.invalid_entries += fetched.invalid_entries
+        self._budget.note_weight(fetched.used_weight)
+        if not self.snapshot.up:
+            if self.snapshot.last_attempt is None:
+                log.info("%s: first upstream request succeeded", self.name)
+            else:
+                log.info("%s: upstream is back up after %d failures", self.name, self.failures)
+        if fetched.invalid_entries != self._last_invalid_entries:
+            log.warning(
+                "%s: %d invalid entries in the response (were %d); they are skipped",
+                self.name,
+                fetched.invalid_entries,
+                self._last_invalid_entries,
+            )
+            self._last_invalid_entries = fetched.invalid_entries
+        self.failures = 0
+        self.next_allowed = started + self._min_interval
+        self.snapshot = Snapshot(
+            payload=fetched.payload, last_success=wall, last_attempt=wall, up=True
+        )
+
+    def _record_failure(self, fault: UpstreamFault, started: float, wall: float) -> None:
+        self.stats.errors[fault.reason] += 1
+        self._budget.note_weight(fault.used_weight)
+        self.failures += 1
+        delay = self._backoff.delay(self.failures)
+        if fault.retry_after is not None:
+            if is_rate_limit(fault.reason):
+                self._budget.block_for(fault.retry_after, f"Retry-After of {fault.describe()}")
+            delay = max(delay, self._clock() - started + fault.retry_after)
+        self.next_allowed = started + delay
+        if self.snapshot.up or self.snapshot.last_attempt is None:
+            log.warning("%s: upstream request failed: %s", self.name, fault.describe())
+        elif fault.reason != self.snapshot.last_reason:
+            log.warning("%s: upstream still failing, now: %s", self.name, fault.describe())
+        else:
+            log.debug("%s: upstream request failed again: %s", self.name, fault.describe())
+        if self.failures == 2:
+            log.warning(
+                "%s: backing off after consecutive failures; next request in %.1fs",
+                self.name,
+                self.seconds_until_due(),
+            )
+        self.snapshot = replace(
+            self.snapshot,
+            last_attempt=wall,
+            up=False,
+            last_reason=fault.reason,
+            last_error=fault.describe(),
+        )

@@ -1,0 +1,137 @@
+"""Every metric the exporter publishes, built fresh from the gates' snapshots and counters.
+
+Names, HELP texts and labels live here and nowhere else."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterator
+
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from exporter import __version__
+from exporter.faults import Reason
+from exporter.gate import IpBudget, RefreshGate
+from exporter.parse import ParsedRates
+
+PREFIX = "binance_pm"
+
+
+class ExporterCollector(Collector):
+    """A prometheus_client collector over the refresh gates. Its output changes only when
+    `version()` changes, which lets the exposition be rendered once per version."""
+
+    def __init__(
+        self,
+        v1: RefreshGate[ParsedRates],
+        budget: IpBudget,
+        *,
+        min_interval: float,
+        max_stale: float,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._v1 = v1
+        self._budget = budget
+        self._min_interval = min_interval
+        self._max_stale = max_stale
+        self._wall = wall
+
+    def _gates(self) -> list[RefreshGate[ParsedRates]]:
+        return [self._v1]
+
+    def version(self) -> Hashable:
+        now = self._wall()
+        return tuple(
+            (gate.generation, gate.snapshot.fresh_payload(now, self._max_stale) is None)
+            for gate in self._gates()
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        now = self._wall()
+        yield from self._rates(now)
+        yield from self._upstream()
+        build = GaugeMetricFamily(
+            f"{PREFIX}_exporter_build_info",
+            "Version of binance-pm-exporter; always 1.",
+            labels=["version"],
+        )
+        build.add_metric([__version__], 1.0)
+        yield build
+
+    def _rates(self, now: float) -> Iterator[Metric]:
+        snapshot = self._v1.snapshot
+        rate = GaugeMetricFamily(
+            f"{PREFIX}_collateral_rate",
+            "Binance Portfolio Margin collateral rate of the asset (0..1): the share of its value "
+            f"that counts as margin. Values may be up to {self._min_interval:g}s "
+            "(--min-interval) old.",
+            labels=["asset"],
+        )
+        fresh = snapshot.fresh_payload(now, self._max_stale)
+        if fresh is not None:
+            for asset, value in fresh.rates.items():
+                rate.add_metric([asset], value)
+        yield rate
+        assets = GaugeMetricFamily(
+            f"{PREFIX}_collateral_assets", "Number of assets in the last good response."
+        )
+        assets.add_metric([], float(len(snapshot.payload.rates)) if snapshot.payload else 0.0)
+        yield assets
+        up = GaugeMetricFamily(
+            f"{PREFIX}_up", "1 if the last upstream request succeeded, else 0."
+        )
+        up.add_metric([], 1.0 if snapshot.up else 0.0)
+        yield up
+        if snapshot.last_success is not None:
+            yield GaugeMetricFamily(
+                f"{PREFIX}_last_success_timestamp_seconds",
+                "Unix time of the last good upstream response.",
+                value=snapshot.last_success,
+            )
+
+    def _upstream(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            f"{PREFIX}_upstream_requests",
+            "Requests sent to the Binance API, by endpoint.",
+            labels=["endpoint"],
+        )
+        errors = CounterMetricFamily(
+            f"{PREFIX}_upstream_errors",
+            "Failed requests to the Binance API, by endpoint and reason.",
+            labels=["endpoint", "reason"],
+        )
+        invalid = CounterMetricFamily(
+            f"{PREFIX}_invalid_entries",
+            "Response entries skipped as invalid, by endpoint.",
+            labels=["endpoint"],
+        )
+        latency = HistogramMetricFamily(
+            f"{PREFIX}_upstream_request_duration_seconds",
+            "Duration of requests to the Binance API, by endpoint.",
+            labels=["endpoint"],
+        )
+        for gate in self._gates():
+            stats = gate.stats
+            requests.add_metric([gate.name], float(stats.requests))
+            for reason in Reason:
+                errors.add_metric([gate.name, reason.value], float(stats.errors[reason]))
+            invalid.add_metric([gate.name], float(stats.invalid_entries))
+            latency.add_metric(
+                [gate.name],
+                [(le, float(count)) for le, count in stats.latency.cumulative()],
+                sum_value=stats.latency.total,
+            )
+        yield from (requests, errors, invalid, latency)
+        if self._budget.used_weight is not None:
+            yield GaugeMetricFamily(
+                f"{PREFIX}_upstream_used_weight_1m",
+                "Last X-SAPI-USED-IP-WEIGHT-1M seen: request weight this IP used in the current "
+                "minute (Binance's limit: 12000).",
+                value=float(self._budget.used_weight),
+            )

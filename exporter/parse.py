@@ -1,0 +1,104 @@
+"""Upstream response bodies -> validated collateral rates; bad entries skipped and counted."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from exporter.faults import Reason, UpstreamFault
+
+
+@dataclass(frozen=True)
+class ParsedRates:
+    rates: Mapping[str, float]
+    invalid_entries: int
+
+
+def decode_json(body: bytes) -> Any:
+    """The JSON document of a body, or an invalid_response fault (HTML, truncated, trailing
+    commas, NaN literals, nesting deeper than the parser allows)."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        head = body[:60].decode("utf-8", "replace")
+        raise UpstreamFault(
+            Reason.INVALID_RESPONSE, f"body is not valid JSON ({type(exc).__name__}): {head!r}"
+        ) from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def parse_rate(value: object) -> float | None:
+    """A collateral rate: a decimal string (as Binance sends) or a number, finite, in [0, 1]."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 64:
+            return None
+        try:
+            rate = float(text)
+        except ValueError:
+            return None
+    elif isinstance(value, int | float):
+        try:
+            rate = float(value)
+        except OverflowError:
+            return None
+    else:
+        return None
+    if not math.isfinite(rate) or not 0.0 <= rate <= 1.0:
+        return None
+    return rate
+
+
+def valid_asset(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    asset = value.strip()
+    if not asset or len(asset) > 64 or not asset.isprintable():
+        return None
+    return asset
+
+
+def parse_collateral_rates(body: bytes) -> ParsedRates:
+    """Validate a v1 `/sapi/v1/portfolio/collateralRate` body: a JSON array of
+    `{"asset": ..., "collateralRate": ...}`. Unknown fields are ignored. An asset seen twice is
+    invalid everywhere it appears, since neither value can be trusted over the other. A response
+    with no valid entry at all is a fault, so that the last good rates stay exported."""
+    document = decode_json(body)
+    if not isinstance(document, list):
+        raise UpstreamFault(
+            Reason.INVALID_RESPONSE,
+            f"expected a JSON array of assets, got {type(document).__name__}",
+        )
+    valid: list[tuple[str, float]] = []
+    occurrences: dict[str, int] = {}
+    invalid = 0
+    for entry in document:
+        asset = valid_asset(entry.get("asset")) if isinstance(entry, dict) else None
+        rate = parse_rate(entry.get("collateralRate")) if isinstance(entry, dict) else None
+        if asset is not None:
+            occurrences[asset] = occurrences.get(asset, 0) + 1
+        if asset is None or rate is None:
+            invalid += 1
+        else:
+            valid.append((asset, rate))
+    rates: dict[str, float] = {}
+    for asset, rate in valid:
+        if occurrences[asset] > 1:
+            invalid += 1
+        else:
+            rates[asset] = rate
+    if not rates:
+        raise UpstreamFault(
+            Reason.INVALID_RESPONSE,
+            f"no valid asset in the response ({len(document)} entries, {invalid} invalid)",
+        )
+    return ParsedRates(MappingProxyType(rates), invalid)

@@ -1,0 +1,99 @@
+"""Wiring: from a Config to the running parts (HTTP session, client, gates, metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from exporter import __version__
+from exporter.binance import BinanceClient
+from exporter.config import Config
+from exporter.demo import DemoUpstream
+from exporter.exposition import ExpositionCache
+from exporter.gate import IpBudget, RefreshGate
+from exporter.metrics import ExporterCollector
+from exporter.parse import ParsedRates
+from exporter.sources import collateral_rates_v1
+
+USER_AGENT = f"binance-pm-exporter/{__version__}"
+
+
+class Exporter:
+    """Everything a scrape needs: the gates to refresh and the exposition to serve."""
+
+    def __init__(self, config: Config, client: BinanceClient) -> None:
+        self.config = config
+        self.client = client
+        self.budget = IpBudget()
+        self.v1: RefreshGate[ParsedRates] = RefreshGate(
+            "v1",
+            collateral_rates_v1(client),
+            budget=self.budget,
+            min_interval=config.min_interval,
+            timeout=config.timeout,
+        )
+        self.gates: list[RefreshGate[ParsedRates]] = [self.v1]
+        self.collector = ExporterCollector(
+            self.v1, self.budget, min_interval=config.min_interval, max_stale=config.max_stale
+        )
+        self.exposition = ExpositionCache(self.collector)
+
+    async def refresh(self, deadline: float) -> None:
+        """Bring every endpoint's snapshot up to date, as the gates allow, by `deadline`
+        (a time.monotonic() value)."""
+        if len(self.gates) == 1:
+            await self.gates[0].refresh(deadline)
+        else:
+            await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
+
+    def scrape_deadline(self, scrape_timeout_header: str | None) -> float:
+        return time.monotonic() + scrape_budget(self.config.timeout, scrape_timeout_header)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(gate.close() for gate in self.gates))
+
+
+def scrape_budget(timeout: float, scrape_timeout_header: str | None) -> float:
+    """How long a scrape may wait for upstream: --timeout, capped by Prometheus'
+    X-Prometheus-Scrape-Timeout-Seconds less a margin for rendering and the network."""
+    if scrape_timeout_header:
+        try:
+            scrape_timeout = float(scrape_timeout_header)
+        except ValueError:
+            return timeout
+        if scrape_timeout == scrape_timeout and scrape_timeout > 0:
+            margin = min(0.5, scrape_timeout * 0.1)
+            return max(0.0, min(timeout, scrape_timeout - margin))
+    return timeout
+
+
+@asynccontextmanager
+async def running_exporter(config: Config) -> AsyncIterator[Exporter]:
+    """An Exporter with its HTTP session (and, in demo mode, its simulated upstream) open."""
+    demo = DemoUpstream() if config.demo else None
+    base_urls = config.api_base_urls
+    api_key = config.api_key
+    if demo is not None:
+        base_urls = (await demo.start(),)
+        api_key = DemoUpstream.API_KEY
+    connector = aiohttp.TCPConnector(limit=8, ttl_dns_cache=300)
+    session = aiohttp.ClientSession(
+        connector=connector,
+        headers={"User-Agent": USER_AGENT},
+        trust_env=demo is None,
+        auto_decompress=True,
+    )
+    exporter = Exporter(
+        config, BinanceClient(session, base_urls, api_key, config.max_response_bytes)
+    )
+    try:
+        yield exporter
+    finally:
+        await exporter.close()
+        await session.close()
+        if demo is not None:
+            await demo.stop()
