@@ -1,4 +1,4 @@
-"""The upstream client: one GET to Binance, size-capped, every failure raised as an UpstreamFault."""
+"""The upstream client: one GET to Binance, size-capped, every failure an UpstreamFault."""
 
 from __future__ import annotations
 

@@ -76,7 +76,9 @@ def _parser() -> _Parser:
         help="Binance API base URL, http(s) only; repeat for failover across hosts "
         f"[BINANCE_API_BASE_URL, comma-separated] (default {DEFAULT_BASE_URL})",
     )
-    p.add_argument("--api-key", metavar="KEY", help="API key, sent as X-MBX-APIKEY [BINANCE_API_KEY]")
+    p.add_argument(
+        "--api-key", metavar="KEY", help="API key, sent as X-MBX-APIKEY [BINANCE_API_KEY]"
+    )
     p.add_argument(
         "--api-key-file",
         metavar="PATH",
@@ -194,9 +196,7 @@ def parse_base_url(value: str, source: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{source}: {value!r} must be an http:// or https:// URL with a host")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError(
-            f"{source}: {value!r} must not carry credentials, a query or a fragment"
-        )
+        raise ConfigError(f"{source}: {value!r} must not carry credentials, a query or a fragment")
     return url
 
 

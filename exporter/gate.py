@@ -157,8 +157,8 @@ class RefreshGate(Generic[PayloadT]):
             self._record_failure(fault, started, started_wall)
         except Exception as exc:  # a bug must not stop the exporter: count it, log it, go on
             log.exception("unexpected error during the %s request", self.name)
-            fault = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
-            self._record_failure(fault, started, started_wall)
+            bug = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
+            self._record_failure(bug, started, started_wall)
         else:
             self._record_success(fetched, started, started_wall)
         finally:

@@ -83,9 +83,7 @@ class ExporterCollector(Collector):
         )
         assets.add_metric([], float(len(snapshot.payload.rates)) if snapshot.payload else 0.0)
         yield assets
-        up = GaugeMetricFamily(
-            f"{PREFIX}_up", "1 if the last upstream request succeeded, else 0."
-        )
+        up = GaugeMetricFamily(f"{PREFIX}_up", "1 if the last upstream request succeeded, else 0.")
         up.add_metric([], 1.0 if snapshot.up else 0.0)
         yield up
         if snapshot.last_success is not None:

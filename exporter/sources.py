@@ -12,7 +12,9 @@ from exporter.parse import ParsedRates, parse_collateral_rates
 V1_PATH = "/sapi/v1/portfolio/collateralRate"
 
 
-def collateral_rates_v1(client: BinanceClient) -> Callable[[float], Awaitable[Fetched[ParsedRates]]]:
+def collateral_rates_v1(
+    client: BinanceClient,
+) -> Callable[[float], Awaitable[Fetched[ParsedRates]]]:
     async def fetch(timeout: float) -> Fetched[ParsedRates]:
         response = await client.get(V1_PATH, timeout)
         try:

@@ -1,0 +1,9 @@
+from tests.conftest import API_KEY, StartExporter, rates_of
+from tests.fake_binance import FakeBinance
+
+
+async def test_exports_rates(fake: FakeBinance, start_exporter: StartExporter) -> None:
+    running = await start_exporter()
+    samples = await running.samples()
+    assert rates_of(samples) == {"BTC": 0.95, "USDT": 1.0}
+    assert fake.requests[0].headers["X-MBX-APIKEY"] == API_KEY
