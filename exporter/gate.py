@@ -24,6 +24,7 @@ from exporter.state import EndpointStats, PayloadT, Snapshot
 
 log = logging.getLogger("exporter.gate")
 
+BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
 IP_WEIGHT_LIMIT = 12000
 IP_WEIGHT_SAFETY = 0.9  # stop at 90% of the budget: other programs on this IP share it
@@ -74,18 +75,19 @@ class IpBudget:
 
 
 class BackoffPolicy:
-    """Delay before the next request after n consecutive failures: --min-interval doubled per
-    failure up to a cap, with 'equal jitter' (a random point in the upper half)."""
+    """Delay before the next request after n consecutive failures: after the first, just
+    --min-interval; then --min-interval (at least 1s) doubled per failure up to a cap, with
+    'equal jitter' (a random point in the upper half), never less than --min-interval."""
 
     def __init__(self, min_interval: float, rng: random.Random | None = None) -> None:
         self.min_interval = min_interval
+        self._base = max(min_interval, BACKOFF_BASE_SECONDS)
         self._rng = rng or random.Random()
 
     def delay(self, failures: int) -> float:
         if failures <= 1:
             return self.min_interval
-        ceiling = min(BACKOFF_CAP_SECONDS, self.min_interval * 2.0 ** (failures - 1))
-        ceiling = max(ceiling, self.min_interval)
+        ceiling = min(BACKOFF_CAP_SECONDS, self._base * 2.0 ** (failures - 1))
         return max(self.min_interval, self._rng.uniform(ceiling / 2.0, ceiling))
 
 

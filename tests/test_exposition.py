@@ -1,0 +1,158 @@
+"""The /metrics body: exact values, both formats, gzip, and valid for promtool."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
+
+from tests.conftest import StartExporter, parse_samples, rates_of
+from tests.fake_binance import FakeBinance, Reply
+
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+MANY_RATES = {
+    "USDT": "1.0000",
+    "BTC": "0.9500",
+    "1000SATS": "0.1000",
+    "1MBABYDOGE": "0.0500",
+    "币安人生": "0.3500",
+    "ICP": "0.4500",
+    "WEIRD\"ASSET\\": "0.1234",
+    "ZERO": "0.0000",
+    "TINY": "0.0001",
+}
+CONTRACT_METRICS = {
+    "binance_pm_collateral_rate",
+    "binance_pm_up",
+    "binance_pm_upstream_requests_total",
+    "binance_pm_upstream_errors_total",
+    "binance_pm_upstream_request_duration_seconds_bucket",
+    "binance_pm_upstream_request_duration_seconds_count",
+    "binance_pm_upstream_request_duration_seconds_sum",
+    "binance_pm_last_success_timestamp_seconds",
+    "binance_pm_upstream_used_weight_1m",
+    "binance_pm_invalid_entries_total",
+    "binance_pm_collateral_assets",
+    "binance_pm_exporter_build_info",
+}
+
+
+async def test_every_asset_exported_with_its_exact_value(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    fake.rates = dict(MANY_RATES)
+    running = await start_exporter()
+    samples = await running.samples()
+    assert rates_of(samples) == {asset: float(rate) for asset, rate in MANY_RATES.items()}
+    assert samples[("binance_pm_collateral_assets", ())] == len(MANY_RATES)
+    assert {name for name, _ in samples} == CONTRACT_METRICS
+
+
+async def test_four_hundred_assets(fake: FakeBinance, start_exporter: StartExporter) -> None:
+    fake.rates = {f"A{i:03d}": f"{i / 400:.4f}" for i in range(400)}
+    running = await start_exporter()
+    rates = rates_of(await running.samples())
+    assert len(rates) == 400
+    assert rates == {asset: float(rate) for asset, rate in fake.rates.items()}
+
+
+async def test_invalid_entries_skipped_and_counted(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    body = [
+        {"asset": "GOOD", "collateralRate": "0.5000", "newField": {"x": 1}},
+        {"asset": "NUM", "collateralRate": 0.25},
+        {"collateralRate": "0.5"},
+        {"asset": "", "collateralRate": "0.5"},
+        {"asset": 7, "collateralRate": "0.5"},
+        {"asset": "HIGH", "collateralRate": "1.5"},
+        {"asset": "NEG", "collateralRate": "-0.1"},
+        {"asset": "NAN", "collateralRate": "NaN"},
+        {"asset": "INF", "collateralRate": "Infinity"},
+        {"asset": "TEXT", "collateralRate": "abc"},
+        {"asset": "BOOL", "collateralRate": True},
+        {"asset": "NULL", "collateralRate": None},
+        {"asset": "DUP", "collateralRate": "0.5"},
+        {"asset": "DUP", "collateralRate": "0.6"},
+        "not an object",
+        None,
+    ]
+    fake.enqueue(Reply(body=json.dumps(body).encode()))
+    running = await start_exporter()
+    samples = await running.samples()
+    assert rates_of(samples) == {"GOOD": 0.5, "NUM": 0.25}
+    assert samples[("binance_pm_invalid_entries_total", (("endpoint", "v1"),))] == 14.0
+    assert samples[("binance_pm_up", ())] == 1.0
+
+
+async def test_openmetrics_by_accept_without_created(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    fake.rates = dict(MANY_RATES)
+    running = await start_exporter()
+    response = await running.client.get("/metrics", headers={"Accept": PROMETHEUS_ACCEPT})
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    text = await response.text()
+    assert text.endswith("# EOF\n")
+    assert "_created" not in text
+    families = {f.name: f for f in parse_om(text)}
+    assert families["binance_pm_upstream_requests"].type == "counter"
+    rates = {s.labels["asset"]: s.value for s in families["binance_pm_collateral_rate"].samples}
+    assert rates["币安人生"] == 0.35
+
+
+async def test_text_format_by_default(start_exporter: StartExporter) -> None:
+    running = await start_exporter()
+    response = await running.client.get("/metrics")
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert "_created" not in await response.text()
+
+
+async def test_gzip_when_asked(start_exporter: StartExporter) -> None:
+    running = await start_exporter()
+    response = await running.client.get(
+        "/metrics", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert response.headers["Content-Encoding"] == "gzip"
+    body = gzip.decompress(await response.read()).decode()
+    assert rates_of(parse_samples(body)) == {"BTC": 0.95, "USDT": 1.0}
+    plain = await running.client.get(
+        "/metrics", headers={"Accept-Encoding": "identity"}, auto_decompress=False
+    )
+    assert "Content-Encoding" not in plain.headers
+
+
+async def test_promtool_check_metrics_passes(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    fake.rates = dict(MANY_RATES)
+    running = await start_exporter()
+    text = await running.scrape()
+    fake.always(Reply(status=500))
+    failed_text = await running.scrape()
+    for body in (text, failed_text):
+        result = subprocess.run(
+            ["promtool", "check", "metrics"],
+            input=body.encode(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_cached_body_changes_when_a_new_fetch_lands(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    running = await start_exporter()
+    first = await running.scrape()
+    fake.rates["BTC"] = "0.9000"
+    second = await running.scrape()
+    assert first != second
+    assert rates_of(parse_samples(second))["BTC"] == 0.9
