@@ -5,6 +5,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,7 +22,7 @@ PLAIN_ACCEPT = "text/plain;version=0.0.4"
 class Running:
     """The real exporter app served on loopback, with its parts reachable for assertions."""
 
-    client: TestClient[object, object]
+    client: TestClient[web.Request, web.Application]
     exporter: Exporter
 
     async def scrape(self, **headers: str) -> str:
@@ -63,7 +64,7 @@ async def fake() -> AsyncIterator[FakeBinance]:
 @pytest.fixture
 async def start_exporter(
     fake: FakeBinance,
-    aiohttp_client: Callable[..., Awaitable[TestClient[object, object]]],
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
 ) -> AsyncIterator[StartExporter]:
     """Starts the real exporter app against the fake Binance; extra flags as arguments."""
     async with AsyncExitStack() as stack:

@@ -22,7 +22,9 @@ def test_demo_mode_serves_realistic_data_and_stops_cleanly_on_sigterm() -> None:
     with exporter_process(["--demo"]) as (url, process):
         status, body = get(url + "/metrics")
         assert status == 200
-        rates = [line for line in body.splitlines() if line.startswith("binance_pm_collateral_rate{")]
+        rates = [
+            line for line in body.splitlines() if line.startswith("binance_pm_collateral_rate{")
+        ]
         assert len(rates) >= 200
         assert 'binance_pm_collateral_rate{asset="USDT"}' in body
         assert 'binance_pm_collateral_rate{asset="1000SATS"}' in body
@@ -134,7 +136,9 @@ def test_environment_configures_and_flags_win(tmp_path: Path) -> None:
     config = load_config([], {"BINANCE_API_KEY_FILE": str(key_file)})
     assert config.api_key == "abc123"
     assert "abc123" not in repr(config)
-    config = load_config([], {"BINANCE_API_KEY": "k", "BINANCE_API_BASE_URL": "http://a, http://b/"})
+    config = load_config(
+        [], {"BINANCE_API_KEY": "k", "BINANCE_API_BASE_URL": "http://a, http://b/"}
+    )
     assert config.api_base_urls == ("http://a", "http://b")
 
 

@@ -24,25 +24,60 @@ DOC_EXAMPLE = b"""[
 CASES: dict[str, tuple[Reply, str]] = {
     "timeout": (Reply(delay=3.0), "timeout"),
     "connection reset": (Reply(reset=True), "connection"),
-    "429": (Reply(status=429, body=error_body(-1003, "Too many requests"), headers={"Retry-After": "0"}), "rate_limited"),
-    "418": (Reply(status=418, body=error_body(-1003, "Way too many requests; IP banned"), headers={"Retry-After": "0"}), "ip_banned"),
+    "429": (
+        Reply(
+            status=429, body=error_body(-1003, "Too many requests"), headers={"Retry-After": "0"}
+        ),
+        "rate_limited",
+    ),
+    "418": (
+        Reply(
+            status=418,
+            body=error_body(-1003, "Way too many requests; IP banned"),
+            headers={"Retry-After": "0"},
+        ),
+        "ip_banned",
+    ),
     "401 -2014": (Reply(status=401, body=error_body(-2014, "API-key format invalid.")), "auth"),
-    "401 -2015": (Reply(status=401, body=error_body(-2015, "Invalid API-key, IP, or permissions for action.")), "auth"),
+    "401 -2015": (
+        Reply(
+            status=401, body=error_body(-2015, "Invalid API-key, IP, or permissions for action.")
+        ),
+        "auth",
+    ),
     "400 -2015": (Reply(status=400, body=error_body(-2015, "Invalid API-key")), "auth"),
-    "403 firewall html": (Reply(status=403, body=b"<html><body>403 Forbidden</body></html>", headers={"Content-Type": "text/html"}), "forbidden"),
-    "451 restricted": (Reply(status=451, body=error_body(0, "Service unavailable from a restricted location")), "restricted_location"),
+    "403 firewall html": (
+        Reply(
+            status=403,
+            body=b"<html><body>403 Forbidden</body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
+        "forbidden",
+    ),
+    "451 restricted": (
+        Reply(status=451, body=error_body(0, "Service unavailable from a restricted location")),
+        "restricted_location",
+    ),
     "500": (Reply(status=500, body=error_body(-1001, "Internal error")), "server_error"),
     "503 html": (Reply(status=503, body=b"<html>Service Unavailable</html>"), "server_error"),
     "400 other": (Reply(status=400, body=error_body(-1121, "Invalid symbol.")), "client_error"),
     "404": (Reply(status=404, body=b"Not Found"), "client_error"),
-    "200 html": (Reply(body=b"<!DOCTYPE html><html>maintenance</html>", headers={"Content-Type": "text/html"}), "invalid_response"),
+    "200 html": (
+        Reply(
+            body=b"<!DOCTYPE html><html>maintenance</html>", headers={"Content-Type": "text/html"}
+        ),
+        "invalid_response",
+    ),
     "200 doc example (trailing comma)": (Reply(body=DOC_EXAMPLE), "invalid_response"),
-    "200 object instead of list": (Reply(body=b'{"asset": "BTC", "collateralRate": "0.95"}'), "invalid_response"),
+    "200 object instead of list": (
+        Reply(body=b'{"asset": "BTC", "collateralRate": "0.95"}'),
+        "invalid_response",
+    ),
     "200 truncated json": (Reply(body=b'[{"asset": "BTC", "collat'), "invalid_response"),
     "200 empty list": (Reply(body=b"[]"), "invalid_response"),
     "200 too large (declared)": (Reply(body=b"[" + b" " * 5000 + b"]"), "invalid_response"),
     "200 too large (streamed)": (Reply(stream_bytes=64 * 1024), "invalid_response"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", CASES)
