@@ -1,0 +1,112 @@
+"""Reads the Grafana dashboard's queries and substitutes its variables the way Grafana does."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DASHBOARD = REPO / "grafana" / "dashboards" / "binance-pm-collateral.json"
+DATASOURCE_REF = "${datasource}"
+
+# Grafana's $var, ${var}, ${var:format} and [[var]] forms.
+VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+# Grafana's prometheusSpecialRegexEscape: the characters it escapes in multi-value variables.
+REGEX_SPECIAL = re.compile(r"[$^*{}\[\]'+?.()|]")
+LABEL_VALUES = re.compile(r"^label_values\((?:(?P<selector>.+),\s*)?(?P<label>\w+)\)$")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL query of the dashboard: a panel target or an annotation."""
+
+    where: str
+    expr: str
+    instant: bool
+
+
+def load_dashboard(path: Path = DASHBOARD) -> dict[str, Any]:
+    dashboard: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return dashboard
+
+
+def iter_panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel, rows included, and the panels inside collapsed rows."""
+    for panel in dashboard["panels"]:
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def panel_queries(dashboard: Mapping[str, Any]) -> list[Query]:
+    queries = []
+    for panel in iter_panels(dashboard):
+        for target in panel.get("targets", []):
+            queries.append(
+                Query(
+                    f"panel {panel['title']!r} target {target['refId']}",
+                    target["expr"],
+                    bool(target.get("instant")) and not target.get("range"),
+                )
+            )
+    return queries
+
+
+def annotation_queries(dashboard: Mapping[str, Any]) -> list[Query]:
+    return [
+        Query(f"annotation {annotation['name']!r}", annotation["expr"], instant=False)
+        for annotation in dashboard["annotations"]["list"]
+        if annotation.get("datasource", {}).get("type") == "prometheus"
+    ]
+
+
+def query_variables(dashboard: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        variable["name"]: variable
+        for variable in dashboard["templating"]["list"]
+        if variable["type"] == "query"
+    }
+
+
+def variable_query(variable: Mapping[str, Any]) -> str:
+    query = variable["query"]
+    text = query["query"] if isinstance(query, Mapping) else query
+    assert isinstance(text, str)
+    return text
+
+
+def parse_label_values(query: str) -> tuple[str | None, str]:
+    """label_values(selector, label) -> (selector, label); Grafana's variable query function."""
+    match = LABEL_VALUES.match(query.strip())
+    assert match is not None, f"not a label_values() query: {query}"
+    return match["selector"], match["label"]
+
+
+def regex_value(values: Sequence[str]) -> str:
+    """How Grafana writes the chosen values of a multi-value variable into a Prometheus query."""
+
+    def escape(value: str) -> str:
+        value = value.replace("\\", "\\\\\\\\")
+        return REGEX_SPECIAL.sub(lambda match: "\\\\" + match.group(0), value)
+
+    escaped = [escape(value) for value in values]
+    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+
+
+def substitute(expr: str, values: Mapping[str, str]) -> str:
+    """Replace every variable; an unknown variable is an error, as it would break the panel."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2) or match.group(3)
+        if name not in values:
+            raise KeyError(f"unknown variable ${name} in {expr}")
+        return values[name]
+
+    return VARIABLE.sub(replace, expr)
+
+
+def metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\bbinance_pm_\w+", expr))

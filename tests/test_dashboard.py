@@ -1,0 +1,264 @@
+"""Structure of the Grafana dashboard: provisioning-safe, variables wired, panels consistent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.dashboard_queries import (
+    DASHBOARD,
+    DATASOURCE_REF,
+    REPO,
+    annotation_queries,
+    iter_panels,
+    load_dashboard,
+    metric_names,
+    panel_queries,
+    parse_label_values,
+    query_variables,
+    regex_value,
+    substitute,
+    variable_query,
+)
+
+ALERTS = REPO / "prometheus" / "alerts.yml"
+GRAFANA_VALUES = {
+    "job": ".+",
+    "instance": ".+",
+    "asset": ".+",
+    "__range": "604800s",
+    "__rate_interval": "4m",
+    "__interval": "10m",
+}
+# The contract's metric names (design.md), with the histogram's series.
+EXPORTED_METRICS = {
+    "binance_pm_collateral_rate",
+    "binance_pm_up",
+    "binance_pm_upstream_requests_total",
+    "binance_pm_upstream_errors_total",
+    "binance_pm_upstream_request_duration_seconds_bucket",
+    "binance_pm_upstream_request_duration_seconds_sum",
+    "binance_pm_upstream_request_duration_seconds_count",
+    "binance_pm_last_success_timestamp_seconds",
+    "binance_pm_upstream_used_weight_1m",
+    "binance_pm_invalid_entries_total",
+    "binance_pm_collateral_assets",
+    "binance_pm_exporter_build_info",
+}
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict[str, Any]:
+    return load_dashboard()
+
+
+def panel(dashboard: dict[str, Any], title: str) -> dict[str, Any]:
+    found = [p for p in iter_panels(dashboard) if p["title"] == title]
+    assert len(found) == 1, f"expected one panel titled {title!r}"
+    return found[0]
+
+
+def exprs(panel: dict[str, Any]) -> list[str]:
+    return [target["expr"] for target in panel["targets"]]
+
+
+def alert_rules() -> dict[str, dict[str, Any]]:
+    groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
+    return {rule["alert"]: rule for group in groups for rule in group["rules"]}
+
+
+def test_dashboard_is_safe_for_file_provisioning(dashboard: dict[str, Any]) -> None:
+    text = DASHBOARD.read_text(encoding="utf-8")
+    assert "__inputs" not in dashboard
+    assert "__requires" not in dashboard
+    assert "${DS_" not in text
+    assert "$DS_" not in text
+    assert dashboard["id"] is None
+    assert re.fullmatch(r"[a-z0-9-]{1,40}", dashboard["uid"])
+    assert dashboard["title"]
+
+
+def test_datasource_is_chosen_by_a_template_variable(dashboard: dict[str, Any]) -> None:
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    datasource = variables["datasource"]
+    assert datasource["type"] == "datasource"
+    assert datasource["query"] == "prometheus"
+    for p in iter_panels(dashboard):
+        if p["type"] == "row":
+            continue
+        assert p["datasource"] == {"type": "prometheus", "uid": DATASOURCE_REF}, p["title"]
+        assert p["targets"], p["title"]
+        for target in p["targets"]:
+            assert target["datasource"]["uid"] == DATASOURCE_REF, p["title"]
+    for variable in query_variables(dashboard).values():
+        assert variable["datasource"]["uid"] == DATASOURCE_REF, variable["name"]
+    for annotation in dashboard["annotations"]["list"]:
+        if annotation["datasource"]["type"] == "prometheus":
+            assert annotation["datasource"]["uid"] == DATASOURCE_REF
+
+
+def test_job_instance_and_asset_variables(dashboard: dict[str, Any]) -> None:
+    variables = query_variables(dashboard)
+    assert list(variables) == ["job", "instance", "asset"]
+    selectors = {
+        name: parse_label_values(variable_query(variable)) for name, variable in variables.items()
+    }
+    assert selectors["job"] == ("binance_pm_up", "job")
+    assert selectors["instance"] == ('binance_pm_up{job=~"$job"}', "instance")
+    assert selectors["asset"] == (
+        'binance_pm_collateral_rate{job=~"$job", instance=~"$instance"}',
+        "asset",
+    )
+    for variable in variables.values():
+        assert variable["multi"] is True, variable["name"]
+        assert variable["includeAll"] is True, variable["name"]
+        assert variable["allValue"] == ".+", variable["name"]
+        assert variable["refresh"] in {1, 2}, variable["name"]
+
+
+def test_every_query_uses_only_known_variables_and_metrics(dashboard: dict[str, Any]) -> None:
+    queries = panel_queries(dashboard) + annotation_queries(dashboard)
+    assert len(queries) >= 15
+    for query in queries:
+        substitute(query.expr, GRAFANA_VALUES)  # raises on an unknown variable
+        assert metric_names(query.expr) <= EXPORTED_METRICS, query.where
+
+
+def test_every_exporter_selector_filters_on_job_and_instance(dashboard: dict[str, Any]) -> None:
+    for query in panel_queries(dashboard):
+        for match in re.finditer(r"\bbinance_pm_\w+(\{[^}]*\})?", query.expr):
+            selector = match.group(1) or ""
+            assert 'job=~"$job"' in selector, f"{query.where}: {match.group(0)}"
+            assert 'instance=~"$instance"' in selector, f"{query.where}: {match.group(0)}"
+
+
+def test_current_rates_table_lists_all_assets_with_the_change_over_the_range(
+    dashboard: dict[str, Any],
+) -> None:
+    table = panel(dashboard, "Current collateral rates")
+    assert table["type"] == "table"
+    (target,) = table["targets"]
+    assert target["expr"] == 'binance_pm_collateral_rate{job=~"$job", instance=~"$instance"}'
+    assert target["range"] is True
+    assert target["instant"] is False
+    reduce, organize = table["transformations"]
+    assert reduce["id"] == "reduce"
+    assert reduce["options"]["mode"] == "seriesToRows"
+    assert reduce["options"]["labelsToFields"] is True
+    assert {"lastNotNull", "firstNotNull", "diff"} <= set(reduce["options"]["reducers"])
+    renamed = organize["options"]["renameByName"]
+    assert renamed["Last *"] == "Rate now"
+    assert renamed["First *"] == "Rate at range start"
+    assert renamed["Difference"] == "Change"
+    assert table["options"]["sortBy"] == [{"displayName": "Change", "desc": False}]
+
+
+def test_drops_table_shows_from_and_to(dashboard: dict[str, Any]) -> None:
+    table = panel(dashboard, "Drops in the range")
+    assert table["type"] == "table"
+    transformations = [t["id"] for t in table["transformations"]]
+    assert transformations == ["merge", "organize"]
+    renamed = table["transformations"][1]["options"]["renameByName"]
+    for target in table["targets"]:
+        assert target["instant"] is True
+        assert target["format"] == "table"
+        assert "max_over_time(" in target["expr"]
+        assert "[$__range]" in target["expr"]
+        assert f"Value #{target['refId']}" in renamed
+    assert renamed["Value #A"].startswith("From")
+    assert renamed["Value #B"].startswith("To")
+
+
+def test_rate_history_follows_the_asset_selection(dashboard: dict[str, Any]) -> None:
+    history = panel(dashboard, "Collateral rate history")
+    assert history["type"] == "timeseries"
+    assert exprs(history) == [
+        'binance_pm_collateral_rate{job=~"$job", instance=~"$instance", asset=~"$asset"}'
+    ]
+    assert history["fieldConfig"]["defaults"]["custom"]["lineInterpolation"] == "stepAfter"
+
+
+def test_health_panels(dashboard: dict[str, Any]) -> None:
+    assert "binance_pm_up{" in exprs(panel(dashboard, "Binance API up"))[0]
+    errors = exprs(panel(dashboard, "Upstream errors by reason"))[0]
+    assert "binance_pm_upstream_errors_total" in errors
+    assert "reason" in errors
+    latency = " ".join(exprs(panel(dashboard, "Upstream latency")))
+    assert "histogram_quantile(0.99," in latency
+    weight = panel(dashboard, "Binance IP weight used (budget 12,000/min)")
+    assert "binance_pm_upstream_used_weight_1m{" in exprs(weight)[0]
+    defaults = weight["fieldConfig"]["defaults"]
+    assert defaults["max"] == 12000
+    assert [s["value"] for s in defaults["thresholds"]["steps"]][-1] == 12000
+    age = exprs(panel(dashboard, "Age of the data"))[0]
+    # A timestamp of 0 (no success yet) must not show as 56 years of age.
+    assert age.startswith("time() - binance_pm_last_success_timestamp_seconds{")
+    assert "binance_pm_last_success_timestamp_seconds{" in age.split(" and ")[1]
+    assert age.endswith("> 0")
+
+
+def test_thresholds_agree_with_the_alert_rules(dashboard: dict[str, Any]) -> None:
+    rules = alert_rules()
+    stale = re.search(r"> (\d+)\)", rules["BinancePMDataStale"]["expr"])
+    assert stale is not None
+    weight = re.search(r"> (\d+)$", rules["BinancePMIPWeightNearLimit"]["expr"].strip())
+    assert weight is not None
+
+    def steps(title: str) -> list[float]:
+        thresholds = panel(dashboard, title)["fieldConfig"]["defaults"]["thresholds"]
+        return [step["value"] for step in thresholds["steps"] if step["value"] is not None]
+
+    assert int(stale.group(1)) in steps("Age of the data")
+    assert int(stale.group(1)) in steps("Data age")
+    assert int(weight.group(1)) in steps("Binance IP weight used (budget 12,000/min)")
+
+
+def test_alert_queries_name_real_alerts(dashboard: dict[str, Any]) -> None:
+    names = set(alert_rules())
+    (annotation,) = annotation_queries(dashboard)
+    alertname = re.search(r'alertname="(\w+)"', annotation.expr)
+    assert alertname is not None
+    assert alertname.group(1) in names
+    for title in ("Alerts firing", "Firing alerts"):
+        pattern = re.search(r'alertname=~"([^"]+)"', exprs(panel(dashboard, title))[0])
+        assert pattern is not None
+        assert all(re.fullmatch(pattern.group(1), name) for name in names)
+
+
+def test_layout_has_unique_ids_and_titles_and_no_overlap(dashboard: dict[str, Any]) -> None:
+    panels = list(iter_panels(dashboard))
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids))
+    titles = [p["title"] for p in panels]
+    assert len(titles) == len(set(titles))
+    cells: dict[tuple[int, int], str] = {}
+    for p in panels:
+        grid = p["gridPos"]
+        assert grid["x"] >= 0, p["title"]
+        assert 0 < grid["w"] <= 24 - grid["x"], p["title"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, f"{p['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = p["title"]
+
+
+def test_regex_value_escapes_like_grafana() -> None:
+    assert regex_value(["BTC"]) == "BTC"
+    assert regex_value(["BTC", "1000SATS"]) == "(BTC|1000SATS)"
+    assert regex_value(["127.0.0.1:10471"]) == "127\\\\.0\\\\.0\\\\.1:10471"
+
+
+def test_provisioning_files_exist() -> None:
+    provisioning = REPO / "grafana" / "provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    (datasource,) = datasources["datasources"]
+    assert datasource["type"] == "prometheus"
+    assert datasource["isDefault"] is True
+    providers = yaml.safe_load((provisioning / "dashboards" / "binance-pm.yml").read_text())
+    (provider,) = providers["providers"]
+    assert provider["type"] == "file"
+    assert Path(provider["options"]["path"]).is_absolute()

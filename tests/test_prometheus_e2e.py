@@ -1,0 +1,419 @@
+"""End to end on loopback: a real Prometheus scrapes the real exporter, fed by the fake Binance,
+with the shipped alert rules; the dashboard's queries run through Prometheus' HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import aiohttp
+import pytest
+import yaml
+
+from tests.dashboard_queries import (
+    REPO,
+    Query,
+    annotation_queries,
+    iter_panels,
+    load_dashboard,
+    metric_names,
+    panel_queries,
+    parse_label_values,
+    query_variables,
+    regex_value,
+    substitute,
+    variable_query,
+)
+from tests.fake_binance import FakeBinance
+
+ALERTS = REPO / "prometheus" / "alerts.yml"
+PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
+RATES = {"BTC": "0.9500", "ETH": "0.9500", "USDT": "1.0000", "ICP": "0.6000"}
+DROP_ALERT = "BinancePMCollateralRateDropped"
+DISAPPEARED = "BinancePMCollateralAssetDisappeared"
+STARTUP_TIMEOUT = 30.0
+# With 1s scrape and evaluation intervals; Grafana's $__rate_interval is 4 scrape intervals.
+BUILTINS = {"__range": "300s", "__rate_interval": "4s", "__interval": "1s"}
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def open_log(path: Path) -> IO[bytes]:
+    return path.open("ab")
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+async def start_process(args: list[str], log_path: Path) -> asyncio.subprocess.Process:
+    log = open_log(log_path)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+        return await asyncio.create_subprocess_exec(
+            *args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    finally:
+        log.close()
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[T | None]], what: str, timeout: float = STARTUP_TIMEOUT
+) -> T:
+    """Polls `check` until it returns something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = await check()
+        except (aiohttp.ClientError, OSError):
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+@dataclass
+class Stack:
+    fake: FakeBinance
+    session: aiohttp.ClientSession
+    tmp_path: Path
+    exporter_port: int
+    prometheus_port: int
+    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+
+    @property
+    def instance(self) -> str:
+        return f"127.0.0.1:{self.exporter_port}"
+
+    @property
+    def logs(self) -> str:
+        parts = []
+        for name in ("exporter", "prometheus"):
+            path = self.tmp_path / f"{name}.log"
+            if path.exists():
+                tail = path.read_text(errors="replace")[-3000:]
+                parts.append(f"--- {name} log ---\n{tail}")
+        return "\n".join(parts)
+
+    async def start_exporter(self) -> None:
+        self.processes["exporter"] = await start_process(
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "--api-base-url",
+                self.fake.url,
+                "--api-key",
+                "e2e-test-key",
+                "--listen-address",
+                self.instance,
+                "--min-interval",
+                "1",
+            ],
+            self.tmp_path / "exporter.log",
+        )
+
+        async def healthy() -> bool:
+            async with self.session.get(f"http://{self.instance}/healthz") as response:
+                return response.status == 200
+
+        await wait_for(healthy, "the exporter's /healthz")
+
+    async def stop_exporter(self) -> None:
+        await stop_process(self.processes.pop("exporter"))
+
+    async def start_prometheus(self, binary: str) -> None:
+        config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+        config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+        config["rule_files"] = [str(ALERTS)]
+        (job,) = config["scrape_configs"]
+        job.update(
+            scrape_interval="1s",
+            scrape_timeout="1s",
+            static_configs=[{"targets": [self.instance]}],
+        )
+        config_file = self.tmp_path / "prometheus.yml"
+        config_file.write_text(yaml.safe_dump(config))
+        self.processes["prometheus"] = await start_process(
+            [
+                binary,
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={self.tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+                "--log.level=warn",
+            ],
+            self.tmp_path / "prometheus.log",
+        )
+
+        async def ready() -> bool:
+            url = f"http://127.0.0.1:{self.prometheus_port}/-/ready"
+            async with self.session.get(url) as response:
+                return response.status == 200
+
+        await wait_for(ready, "Prometheus to be ready")
+
+    async def api(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        url = f"http://127.0.0.1:{self.prometheus_port}/api/v1/{path}"
+        async with self.session.get(url, params=params) as response:
+            body = await response.json()
+        assert body["status"] == "success", f"{path} {params}: {body}"
+        return body["data"]
+
+    async def query(self, expr: str) -> list[dict[str, Any]]:
+        data = await self.api("query", {"query": expr})
+        assert data["resultType"] in {"vector", "scalar", "matrix"}, data
+        result: list[dict[str, Any]] = data["result"]
+        return [{"metric": {}, "value": result}] if data["resultType"] == "scalar" else result
+
+    async def query_range(self, expr: str, seconds: float = 60) -> list[dict[str, Any]]:
+        end = time.time()
+        params = {"query": expr, "start": str(end - seconds), "end": str(end), "step": "1"}
+        data = await self.api("query_range", params)
+        assert data["resultType"] == "matrix", data
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    async def run(self, query: Query, values: Mapping[str, str]) -> list[dict[str, Any]]:
+        expr = substitute(query.expr, values)
+        return await (self.query(expr) if query.instant else self.query_range(expr))
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        alerts: list[dict[str, Any]] = (await self.api("alerts"))["alerts"]
+        return alerts
+
+    async def scrapes_since(self, seconds: int) -> int:
+        result = await self.query(f'count_over_time(up{{job="binance-pm"}}[{seconds}s])')
+        return int(float(result[0]["value"][1])) if result else 0
+
+    async def wait_for_evaluations(self, count: int) -> None:
+        """Waits until every rule group has been evaluated `count` more times."""
+        start = time.time()
+
+        async def evaluated() -> bool:
+            groups = (await self.api("rules"))["groups"]
+            return all(_timestamp(group["lastEvaluation"]) >= start + count - 1 for group in groups)
+
+        await wait_for(evaluated, f"{count} more rule evaluations")
+
+
+def _timestamp(rfc3339: str) -> float:
+    return datetime.fromisoformat(rfc3339).timestamp()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    binary = shutil.which("prometheus")
+    assert binary is not None, "prometheus is not installed (Debian package: prometheus)"
+    fake = FakeBinance(RATES)
+    await fake.start()
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        running = Stack(fake, session, tmp_path, free_port(), free_port())
+        try:
+            await running.start_exporter()
+            await running.start_prometheus(binary)
+
+            async def rates_scraped() -> bool:
+                series = await running.query("binance_pm_collateral_rate")
+                return len(series) == len(RATES) and await running.scrapes_since(10) >= 5
+
+            await wait_for(rates_scraped, "five scrapes of the rates")
+            yield running
+        except BaseException:
+            print(running.logs)
+            raise
+        finally:
+            for process in list(running.processes.values()):
+                await stop_process(process)
+            await fake.stop()
+
+
+def assets_of(result: list[dict[str, Any]]) -> set[str]:
+    return {series["metric"]["asset"] for series in result}
+
+
+def value_of(series: dict[str, Any]) -> float:
+    return float(series["value"][1])
+
+
+def queries_of(title: str) -> list[Query]:
+    return [q for q in panel_queries(load_dashboard()) if q.where.startswith(f"panel {title!r}")]
+
+
+async def test_every_dashboard_query_and_alert_expression_runs(stack: Stack) -> None:
+    dashboard = load_dashboard()
+    all_values = {"job": ".+", "instance": ".+", "asset": ".+", **BUILTINS}
+    chosen = {
+        "job": regex_value(["binance-pm"]),
+        "instance": regex_value([stack.instance]),
+        "asset": regex_value(["BTC", "ICP"]),
+        **BUILTINS,
+    }
+
+    # The variables' label_values() queries, as Grafana sends them.
+    expected_values = {"job": ["binance-pm"], "instance": [stack.instance], "asset": sorted(RATES)}
+    for name, variable in query_variables(dashboard).items():
+        selector, label = parse_label_values(variable_query(variable))
+        params = {"match[]": substitute(selector, chosen)} if selector else {}
+        values = await stack.api(f"label/{label}/values", params)
+        assert sorted(values) == expected_values[name], name
+
+    # Every panel and annotation query is accepted, with "All" and with a selection.
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for label, values in (("all", all_values), ("chosen", chosen)):
+        for query in panel_queries(dashboard) + annotation_queries(dashboard):
+            results[(label, query.where)] = await stack.run(query, values)
+
+    def result(label: str, title: str, ref: str = "A") -> list[dict[str, Any]]:
+        return results[(label, f"panel {title!r} target {ref}")]
+
+    for label in ("all", "chosen"):
+        # The rate panels have data: every asset in the table, the chosen ones in the history.
+        assert assets_of(result(label, "Current collateral rates")) == set(RATES)
+        history = assets_of(result(label, "Collateral rate history"))
+        assert history == (set(RATES) if label == "all" else {"BTC", "ICP"})
+        # Nothing fell: the drops table is empty and its counter says 0.
+        for ref in "ABCD":
+            assert result(label, "Drops in the range", ref) == []
+        assert [value_of(s) for s in result(label, "Assets that fell")] == [0]
+        assert [value_of(s) for s in result(label, "Assets listed")] == [len(RATES)]
+        assert [value_of(s) for s in result(label, "Binance API status")] == [1]
+        (age,) = result(label, "Data age")
+        assert 0 <= value_of(age) < 10
+        for title in (
+            "Binance API up",
+            "Upstream requests per minute",
+            "Upstream latency",
+            "Binance IP weight used (budget 12,000/min)",
+            "Age of the data",
+            "Invalid entries skipped",
+        ):
+            assert result(label, title), f"{title} has no data"
+        assert result(label, "Upstream errors by reason") == []
+
+    # Every metric name the dashboard and the rules use is one the exporter exports.
+    exported = {
+        series["metric"]["__name__"]
+        for series in await stack.query('count by (__name__) ({__name__=~"binance_pm_.+"})')
+    }
+    used: set[str] = set()
+    for query in panel_queries(dashboard) + annotation_queries(dashboard):
+        used |= metric_names(query.expr)
+    for rule in alert_rules():
+        used |= metric_names(rule["expr"])
+    assert used <= exported, f"not exported: {used - exported}"
+
+    # Every alert expression evaluates, in the API and in the rule manager.
+    for rule in alert_rules():
+        await stack.query(rule["expr"])
+    await stack.wait_for_evaluations(2)
+    groups = (await stack.api("rules"))["groups"]
+    evaluated = {rule["name"]: rule for group in groups for rule in group["rules"]}
+    assert set(evaluated) == {rule["alert"] for rule in alert_rules()}
+    for name, rule in evaluated.items():
+        assert rule["health"] == "ok", f"{name}: {rule.get('lastError')}"
+    assert [a for a in await stack.alerts() if a["state"] == "firing"] == []
+
+
+async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: Stack) -> None:
+    # An exporter restart: every series goes stale, then comes back with the same values.
+    await stack.stop_exporter()
+
+    async def target_down() -> bool:
+        return bool(await stack.query('up{job="binance-pm"} == 0'))
+
+    await wait_for(target_down, "Prometheus to see the exporter down")
+    await stack.start_exporter()
+
+    async def rates_back() -> bool:
+        up = await stack.query('up{job="binance-pm"} == 1')
+        return bool(up) and len(await stack.query("binance_pm_collateral_rate")) == len(RATES)
+
+    await wait_for(rates_back, "the rates to be scraped again")
+    await stack.wait_for_evaluations(3)
+    # ALERTS keeps every pending or firing moment: none during or after the restart.
+    seen = await stack.query(f'ALERTS{{alertname=~"{DROP_ALERT}|{DISAPPEARED}"}}[5m]')
+    assert seen == []
+
+    # Binance lowers ICP and raises BTC.
+    staged = time.monotonic()
+    stack.fake.rates["ICP"] = "0.4500"
+    stack.fake.rates["BTC"] = "0.9700"
+
+    async def drop_firing() -> list[dict[str, Any]]:
+        return [
+            alert
+            for alert in await stack.alerts()
+            if alert["labels"]["alertname"] == DROP_ALERT and alert["state"] == "firing"
+        ]
+
+    (alert,) = await wait_for(drop_firing, "the drop alert to fire", timeout=60)
+    assert time.monotonic() - staged < 60
+    assert alert["labels"] == {
+        "alertname": DROP_ALERT,
+        "asset": "ICP",
+        "job": "binance-pm",
+        "instance": stack.instance,
+        "severity": "warning",
+    }
+    assert alert["annotations"]["summary"] == "ICP collateral rate dropped from 0.6000 to 0.4500"
+    description = alert["annotations"]["description"]
+    assert "of ICP from 0.6000" in description
+    assert "to 0.4500" in description
+
+    # A few evaluations later the rise (BTC) has fired nothing, not even for a moment.
+    await stack.wait_for_evaluations(2)
+    seen = await stack.query(f'ALERTS{{alertname=~"{DROP_ALERT}|{DISAPPEARED}"}}[5m]')
+    assert {(s["metric"]["alertname"], s["metric"]["asset"]) for s in seen} == {(DROP_ALERT, "ICP")}
+
+    # The dashboard shows the drop: from what to what, and in the counters.
+    values = {"job": ".+", "instance": ".+", "asset": ".+", **BUILTINS}
+    columns = {}
+    for query in queries_of("Drops in the range"):
+        (row,) = await stack.run(query, values)
+        assert row["metric"]["asset"] == "ICP"
+        columns[query.where[-1]] = value_of(row)
+    assert columns == pytest.approx({"A": 0.60, "B": 0.45, "C": -0.15, "D": -0.25})
+    (fell,) = queries_of("Assets that fell")
+    assert [value_of(s) for s in await stack.run(fell, values)] == [1]
+    (table,) = queries_of("Current collateral rates")
+    history = {s["metric"]["asset"]: s["values"] for s in await stack.run(table, values)}
+    assert float(history["ICP"][0][1]) == 0.60
+    assert float(history["ICP"][-1][1]) == 0.45
+    assert float(history["BTC"][0][1]) == 0.95
+    assert float(history["BTC"][-1][1]) == 0.97
+    (annotation,) = annotation_queries(load_dashboard())
+    assert assets_of(await stack.run(annotation, values)) == {"ICP"}
+    (firing,) = queries_of("Firing alerts")
+    assert DROP_ALERT in {s["metric"]["alertname"] for s in await stack.run(firing, values)}
+    assert all(panel["title"] for panel in iter_panels(load_dashboard()))
