@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,11 +14,16 @@ import aiohttp
 
 from exporter.faults import Reason, UpstreamFault, classify_status
 
+log = logging.getLogger("exporter.binance")
+
 USED_WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
 API_KEY_HEADER = "X-MBX-APIKEY"
 READ_CHUNK = 64 * 1024
 # Binance always sends Retry-After with 429/418; these apply if it ever does not.
 DEFAULT_RETRY_AFTER = {429: 60.0, 418: 120.0}
+REDACTED = b"<redacted>"
+# Failures of the host rather than of the request: the next request goes to the next host.
+FAILOVER_REASONS = frozenset({Reason.TIMEOUT, Reason.CONNECTION, Reason.SERVER_ERROR})
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,10 @@ class BinanceClient:
         return self._base_urls[self._host_index]
 
     def _fail_over(self) -> None:
-        self._host_index = (self._host_index + 1) % len(self._base_urls)
+        if len(self._base_urls) > 1:
+            failed = self.current_base_url
+            self._host_index = (self._host_index + 1) % len(self._base_urls)
+            log.warning("%s failed: the next requests go to %s", failed, self.current_base_url)
 
     async def get(
         self, path: str, timeout: float, query: str = "", headers: Mapping[str, str] | None = None
@@ -105,7 +114,9 @@ class BinanceClient:
         try:
             return await self._get(base_url, path, query, timeout, headers or {})
         except UpstreamFault as fault:
-            if fault.reason in (Reason.TIMEOUT, Reason.CONNECTION, Reason.SERVER_ERROR):
+            # Requests to one host fail together: only the first failure moves on.
+            failed_over = self.current_base_url != base_url
+            if fault.reason in FAILOVER_REASONS and not failed_over:
                 self._fail_over()
             raise
 
@@ -120,7 +131,7 @@ class BinanceClient:
             async with asyncio.timeout(timeout):
                 async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                     used_weight = parse_used_weight(resp.headers.get(USED_WEIGHT_HEADER))
-                    body = await self._read_capped(resp, used_weight)
+                    body = self._without_key(await self._read_capped(resp, used_weight))
                     if resp.status != 200:
                         raise self._status_fault(resp, body, used_weight)
                     return UpstreamResponse(body, used_weight, base_url)
@@ -129,13 +140,25 @@ class BinanceClient:
                 Reason.TIMEOUT, f"no complete answer within {timeout:g}s from {base_url}"
             ) from None
         except aiohttp.ClientResponseError as exc:
+            said = str(exc.message)
+            if self._api_key:
+                said = said.replace(self._api_key, REDACTED.decode())
             raise UpstreamFault(
-                Reason.INVALID_RESPONSE, f"malformed HTTP response from {base_url}: {exc.message}"
+                Reason.INVALID_RESPONSE, f"malformed HTTP response from {base_url}: {said}"
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
+            said = str(exc).replace(query, "<query>") if query else str(exc)  # may be signed
             raise UpstreamFault(
-                Reason.CONNECTION, f"{type(exc).__name__} talking to {base_url}: {exc}"
+                Reason.CONNECTION, f"{type(exc).__name__} talking to {base_url}: {said}"
             ) from None
+
+    def _without_key(self, data: bytes) -> bytes:
+        """The upstream, or a proxy on the way, may echo the key back: it is blanked out here,
+        before an excerpt (too short for the log's masking to recognise) reaches a log line,
+        the landing page or a label value."""
+        if not self._api_key:
+            return data
+        return data.replace(self._api_key.encode(), REDACTED)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, used_weight: int | None) -> bytes:
         declared = resp.content_length

@@ -59,6 +59,8 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     p = _Parser(
         prog="binance-pm-exporter",
+        # A prefix such as --api-secret must not silently mean --api-secret-file.
+        allow_abbrev=False,
         description="Prometheus exporter for Binance Portfolio Margin collateral rates. "
         "Every flag can also be set by the environment variable named in its help; flags win.",
     )
@@ -181,8 +183,9 @@ def parse_listen_address(value: str, source: str) -> tuple[str | None, int]:
         host = plain.group(1) or None
         port_text = plain.group(2)
     port = int(port_text)
-    if not 0 < port < 65536:
-        raise ConfigError(f"{source}: port {port} is outside 1..65535")
+    # Port 0 asks the system for a free port; the one bound is logged at start-up.
+    if not 0 <= port < 65536:
+        raise ConfigError(f"{source}: port {port} is outside 0..65535")
     return host, port
 
 
@@ -280,10 +283,36 @@ def _api_secret(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
     return None
 
 
+def refuse_secret_on_command_line(argv: Sequence[str]) -> None:
+    """A secret given as an argument is visible to every user of the host (ps, /proc): refuse
+    it without echoing it, as argparse would ("unrecognized arguments: ...")."""
+    for arg in argv:
+        if arg == "--":
+            return
+        if arg == "--api-secret" or arg.startswith("--api-secret="):
+            raise ConfigError(
+                "--api-secret: the API secret is not taken on the command line (other users "
+                "of the host can read it there); use --api-secret-file, BINANCE_API_SECRET_FILE "
+                "or BINANCE_API_SECRET"
+            )
+
+
+def unrecognized_arguments(extra: Sequence[str]) -> str:
+    """argparse would echo every extra argument: the value of a mistyped secret flag too.
+    Only flag names are shown."""
+    flags = [arg.split("=", 1)[0] for arg in extra if arg.startswith("-")]
+    values = len(extra) - len(flags) + sum(1 for arg in extra if arg.startswith("-") and "=" in arg)
+    shown = flags + ([f"{values} value{'s' if values > 1 else ''} (not shown)"] if values else [])
+    return f"unrecognized arguments: {', '.join(shown)}"
+
+
 def load_config(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Config:
     """Parse flags and environment into a Config; raises ConfigError with a one-line message."""
     env = os.environ if environ is None else environ
-    args = _parser().parse_args(list(argv))
+    refuse_secret_on_command_line(argv)
+    args, unknown = _parser().parse_known_args(list(argv))
+    if unknown:
+        raise ConfigError(unrecognized_arguments(unknown))
 
     listen, source = _pick(args.listen_address, env, "listen-address", f":{DEFAULT_PORT}")
     host, port = parse_listen_address(listen, source)

@@ -25,11 +25,17 @@ AUTH_ERROR_CODES = frozenset({-2014, -2015})
 # Binance error codes worth a plain-words explanation in the log.
 CODE_EXPLANATIONS: dict[int, str] = {
     -1003: "too many requests",
-    -1021: "request timestamp outside recvWindow: the local clock is off from Binance's",
-    -1022: "invalid signature: check the API secret",
+    -1021: (
+        "request timestamp outside recvWindow: the local clock is off from Binance's "
+        "(its offset is learned again before the next signed request; or raise --recv-window)"
+    ),
+    -1022: "invalid signature: the API secret does not belong to the API key",
     -2014: "API-key format invalid",
     -2015: "invalid API-key, IP, or permissions for action",
-    -21001: "the account is not a Portfolio Margin account",
+    -21001: (
+        "the API key's account is not a Portfolio Margin account: tiered rates need one "
+        "(remove the API secret to collect only the v1 rates)"
+    ),
 }
 
 

@@ -6,24 +6,29 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
 
 import aiohttp
 
 from exporter import __version__
 from exporter.binance import BinanceClient
+from exporter.clock import ServerClock
 from exporter.config import Config
 from exporter.demo import DemoUpstream
 from exporter.exposition import ExpositionCache
 from exporter.gate import IpBudget, RefreshGate
 from exporter.metrics import ExporterCollector
 from exporter.parse import ParsedRates
-from exporter.sources import collateral_rates_v1
+from exporter.parse_tiers import ParsedTiers
+from exporter.sources import collateral_rates_v1, tiered_collateral_rates_v2
 
 USER_AGENT = f"binance-pm-exporter/{__version__}"
 
 
 class Exporter:
-    """Everything a scrape needs: the gates to refresh and the exposition to serve."""
+    """Everything a scrape needs: the gates to refresh and the exposition to serve. The v2
+    (tiered) gate and Binance's clock exist only when an API secret is configured."""
 
     def __init__(self, config: Config, client: BinanceClient) -> None:
         self.config = config
@@ -36,9 +41,29 @@ class Exporter:
             min_interval=config.min_interval,
             timeout=config.timeout,
         )
-        self.gates: list[RefreshGate[ParsedRates]] = [self.v1]
+        self.clock: ServerClock | None = None
+        self.tiers: RefreshGate[ParsedTiers] | None = None
+        self.gates: list[RefreshGate[Any]] = [self.v1]
+        if config.api_secret:
+            self.clock = ServerClock(client)
+            self.tiers = RefreshGate(
+                "v2",
+                tiered_collateral_rates_v2(
+                    client, self.clock, config.api_secret, config.recv_window
+                ),
+                budget=self.budget,
+                min_interval=config.min_interval,
+                timeout=config.timeout,
+            )
+            self.gates.append(self.tiers)
         self.collector = ExporterCollector(
-            self.v1, self.budget, min_interval=config.min_interval, max_stale=config.max_stale
+            self.v1,
+            self.budget,
+            min_interval=config.min_interval,
+            max_stale=config.max_stale,
+            tiers=self.tiers,
+            clock=self.clock,
+            upstream_url=lambda: client.current_base_url,
         )
         self.exposition = ExpositionCache(self.collector)
 
@@ -49,6 +74,13 @@ class Exporter:
             await self.gates[0].refresh(deadline)
         else:
             await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
+
+    def refresh_needed(self) -> bool:
+        """Whether any endpoint's gate would fetch or is fetching: most scrapes find none."""
+        for gate in self.gates:
+            if gate.needs_refresh():
+                return True
+        return False
 
     def scrape_deadline(self, scrape_timeout_header: str | None) -> float:
         return time.monotonic() + scrape_budget(self.config.timeout, scrape_timeout_header)
@@ -80,6 +112,7 @@ async def running_exporter(config: Config) -> AsyncIterator[Exporter]:
     if demo is not None:
         base_urls = (await demo.start(),)
         api_key = DemoUpstream.API_KEY
+        config = replace(config, api_secret=DemoUpstream.API_SECRET)
     connector = aiohttp.TCPConnector(limit=8, ttl_dns_cache=300)
     session = aiohttp.ClientSession(
         connector=connector,

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from exporter.binance import BinanceClient
-from exporter.faults import UpstreamFault
+from exporter.clock import ServerClock
+from exporter.faults import UpstreamFault, is_rate_limit
 from exporter.gate import Fetched
 from exporter.parse import ParsedRates, parse_collateral_rates
+from exporter.parse_tiers import ParsedTiers, parse_tiered_rates
+from exporter.signing import signed_query
+
+log = logging.getLogger("exporter.sources")
 
 V1_PATH = "/sapi/v1/portfolio/collateralRate"
+V2_PATH = "/sapi/v2/portfolio/collateralRate"
+INVALID_TIMESTAMP = -1021
+# Learning the clock may use this share of --timeout; the signed request gets the rest.
+CLOCK_SHARE_OF_TIMEOUT = 0.5
 
 
 def collateral_rates_v1(
@@ -25,3 +36,45 @@ def collateral_rates_v1(
         return Fetched(parsed, parsed.invalid_entries, response.used_weight)
 
     return fetch
+
+
+def tiered_collateral_rates_v2(
+    client: BinanceClient, clock: ServerClock, secret: str, recv_window: int
+) -> Callable[[float], Awaitable[Fetched[ParsedTiers]]]:
+    """The signed v2 request. Binance's clock is learned first when it is not known yet or a
+    -1021 said it drifted; a failure to learn it (other than a rate limit, which stops
+    everything) does not stop the request, which is then signed with the last known offset."""
+
+    async def fetch(timeout: float) -> Fetched[ParsedTiers]:
+        started = time.monotonic()
+        if clock.stale:
+            await _learn_clock(clock, timeout * CLOCK_SHARE_OF_TIMEOUT)
+        remaining = max(timeout - (time.monotonic() - started), timeout * CLOCK_SHARE_OF_TIMEOUT)
+        query = signed_query({"timestamp": clock.timestamp_ms(), "recvWindow": recv_window}, secret)
+        try:
+            response = await client.get(V2_PATH, remaining, query=query)
+        except UpstreamFault as fault:
+            if fault.code == INVALID_TIMESTAMP:
+                clock.forget()
+            raise
+        try:
+            parsed = parse_tiered_rates(response.body)
+        except UpstreamFault as fault:
+            fault.used_weight = response.used_weight
+            raise
+        return Fetched(parsed, parsed.invalid_entries, response.used_weight)
+
+    return fetch
+
+
+async def _learn_clock(clock: ServerClock, timeout: float) -> None:
+    try:
+        await clock.learn(timeout)
+    except UpstreamFault as fault:
+        if is_rate_limit(fault.reason):
+            raise
+        log.warning(
+            "v2: cannot learn Binance's clock, signing with the %s: %s",
+            "last known offset" if clock.learned else "local clock",
+            fault.describe(),
+        )

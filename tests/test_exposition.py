@@ -40,6 +40,7 @@ CONTRACT_METRICS = {
     "binance_pm_invalid_entries_total",
     "binance_pm_collateral_assets",
     "binance_pm_exporter_build_info",
+    "binance_pm_upstream_host_info",
 }
 
 
