@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,19 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DASHBOARD = REPO / "grafana" / "dashboards" / "binance-pm-collateral.json"
 DATASOURCE_REF = "${datasource}"
+TIER_ROW = "Portfolio Margin Pro tiers"
+# Exported only when the exporter has an API secret (the signed v2 endpoint).
+TIERED_METRICS = frozenset(
+    {
+        "binance_pm_tiered_collateral_rate",
+        "binance_pm_tiered_collateral_floor_usd",
+        "binance_pm_tiered_collateral_cap_usd",
+        "binance_pm_tiered_collateral_assets",
+        "binance_pm_tiered_up",
+        "binance_pm_tiered_last_success_timestamp_seconds",
+        "binance_pm_server_time_offset_seconds",
+    }
+)
 
 # Grafana's $var, ${var}, ${var:format} and [[var]] forms.
 VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
@@ -41,9 +54,31 @@ def iter_panels(dashboard: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from panel.get("panels", [])
 
 
+def row_panels(dashboard: Mapping[str, Any], title: str) -> list[dict[str, Any]]:
+    """The panels placed between the row titled `title` and the next row."""
+    rows = sorted(
+        (panel["gridPos"]["y"], panel["title"])
+        for panel in iter_panels(dashboard)
+        if panel["type"] == "row"
+    )
+    (start,) = [y for y, row_title in rows if row_title == title]
+    end = min((y for y, _ in rows if y > start), default=None)
+    return [
+        panel
+        for panel in iter_panels(dashboard)
+        if panel["type"] != "row"
+        and start < panel["gridPos"]["y"]
+        and (end is None or panel["gridPos"]["y"] < end)
+    ]
+
+
 def panel_queries(dashboard: Mapping[str, Any]) -> list[Query]:
+    return queries_of_panels(iter_panels(dashboard))
+
+
+def queries_of_panels(panels: Iterable[Mapping[str, Any]]) -> list[Query]:
     queries = []
-    for panel in iter_panels(dashboard):
+    for panel in panels:
         for target in panel.get("targets", []):
             queries.append(
                 Query(

@@ -13,6 +13,8 @@ from tests.dashboard_queries import (
     DASHBOARD,
     DATASOURCE_REF,
     REPO,
+    TIER_ROW,
+    TIERED_METRICS,
     annotation_queries,
     iter_panels,
     load_dashboard,
@@ -21,6 +23,7 @@ from tests.dashboard_queries import (
     parse_label_values,
     query_variables,
     regex_value,
+    row_panels,
     substitute,
     variable_query,
 )
@@ -49,6 +52,15 @@ EXPORTED_METRICS = {
     "binance_pm_collateral_assets",
     "binance_pm_exporter_build_info",
 }
+TIER_PANELS = [
+    "Tiered rates API",
+    "Tier data age",
+    "Assets with tiers",
+    "Clock offset",
+    "Collateral tiers",
+    "Tiered rate history",
+]
+NO_CAP = 99999999999
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +137,7 @@ def test_every_query_uses_only_known_variables_and_metrics(dashboard: dict[str, 
     assert len(queries) >= 15
     for query in queries:
         substitute(query.expr, GRAFANA_VALUES)  # raises on an unknown variable
-        assert metric_names(query.expr) <= EXPORTED_METRICS, query.where
+        assert metric_names(query.expr) <= EXPORTED_METRICS | TIERED_METRICS, query.where
 
 
 def test_every_exporter_selector_filters_on_job_and_instance(dashboard: dict[str, Any]) -> None:
@@ -219,10 +231,14 @@ def test_thresholds_agree_with_the_alert_rules(dashboard: dict[str, Any]) -> Non
 
 def test_alert_queries_name_real_alerts(dashboard: dict[str, Any]) -> None:
     names = set(alert_rules())
-    (annotation,) = annotation_queries(dashboard)
-    alertname = re.search(r'alertname="(\w+)"', annotation.expr)
-    assert alertname is not None
-    assert alertname.group(1) in names
+    annotations = annotation_queries(dashboard)
+    annotated = set()
+    for annotation in annotations:
+        alertname = re.search(r'alertname="(\w+)"', annotation.expr)
+        assert alertname is not None
+        annotated.add(alertname.group(1))
+    assert annotated == {"BinancePMCollateralRateDropped", "BinancePMTieredCollateralRateDropped"}
+    assert annotated <= names
     for title in ("Alerts firing", "Firing alerts"):
         pattern = re.search(r'alertname=~"([^"]+)"', exprs(panel(dashboard, title))[0])
         assert pattern is not None
@@ -262,3 +278,112 @@ def test_provisioning_files_exist() -> None:
     (provider,) = providers["providers"]
     assert provider["type"] == "file"
     assert Path(provider["options"]["path"]).is_absolute()
+
+
+def test_tiers_have_their_own_row_and_only_there(dashboard: dict[str, Any]) -> None:
+    in_row = row_panels(dashboard, TIER_ROW)
+    assert [p["title"] for p in in_row] == TIER_PANELS
+    for p in iter_panels(dashboard):
+        if p["type"] != "row":
+            tiered = any(metric_names(expr) & TIERED_METRICS for expr in exprs(p))
+            assert tiered == (p in in_row), p["title"]
+
+
+def test_tier_row_shows_nothing_without_an_api_secret(dashboard: dict[str, Any]) -> None:
+    """Without a secret the tiered series do not exist: every query of the row must then be
+    empty (no vector(), absent() or v1 fallback that would show a value), and the API status
+    must say Off rather than DOWN."""
+    for p in row_panels(dashboard, TIER_ROW):
+        for expr in exprs(p):
+            assert metric_names(expr) <= TIERED_METRICS, p["title"]
+            assert "vector(" not in expr, p["title"]
+            assert "absent" not in expr, p["title"]
+            assert " or " not in expr, p["title"]
+    status = panel(dashboard, "Tiered rates API")
+    assert exprs(status) == ['min(binance_pm_tiered_up{job=~"$job", instance=~"$instance"})']
+    defaults = status["fieldConfig"]["defaults"]
+    assert defaults["noValue"] == "Off"
+    # No data is drawn in the base colour: it must not be a warning colour.
+    assert defaults["thresholds"]["steps"][0]["color"] == "text"
+    (mapping,) = defaults["mappings"]
+    assert mapping["options"]["0"]["text"] == "DOWN"
+    assert mapping["options"]["1"]["text"] == "UP"
+    assert "API secret" in status["description"]
+
+
+def test_tier_table_lists_floor_cap_rate_and_change_per_asset_and_tier(
+    dashboard: dict[str, Any],
+) -> None:
+    table = panel(dashboard, "Collateral tiers")
+    assert table["type"] == "table"
+    selector = '{job=~"$job", instance=~"$instance", asset=~"$asset"}'
+    rate = f"binance_pm_tiered_collateral_rate{selector}"
+    assert {t["refId"]: t["expr"] for t in table["targets"]} == {
+        "A": rate,
+        "B": f"binance_pm_tiered_collateral_floor_usd{selector}",
+        "C": f"binance_pm_tiered_collateral_cap_usd{selector}",
+        "D": f"{rate} - max_over_time({rate}[$__range])",
+    }
+    for target in table["targets"]:
+        assert target["instant"] is True
+        assert target["format"] == "table"
+    transformations = [t["id"] for t in table["transformations"]]
+    assert transformations == ["merge", "convertFieldType", "sortBy", "organize"]
+    (conversion,) = table["transformations"][1]["options"]["conversions"]
+    assert conversion == {"targetField": "tier", "destinationType": "number"}
+    organize = table["transformations"][-1]["options"]
+    assert organize["renameByName"] == {
+        "asset": "Asset",
+        "tier": "Tier",
+        "Value #B": "From (USD)",
+        "Value #C": "To (USD)",
+        "Value #A": "Rate",
+        "Value #D": "Change in range",
+    }
+    order = sorted(organize["indexByName"], key=organize["indexByName"].__getitem__)
+    assert [organize["renameByName"][name] for name in order] == [
+        "Asset",
+        "Tier",
+        "From (USD)",
+        "To (USD)",
+        "Rate",
+        "Change in range",
+    ]
+    assert table["options"]["sortBy"] == [{"displayName": "Asset", "desc": False}]
+
+    def properties(column: str) -> dict[str, Any]:
+        (override,) = [
+            o for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == column
+        ]
+        return {prop["id"]: prop["value"] for prop in override["properties"]}
+
+    for column in ("From (USD)", "To (USD)"):
+        assert properties(column)["unit"] == "currencyUSD"
+    (no_cap,) = properties("To (USD)")["mappings"]
+    assert no_cap["type"] == "value"
+    assert no_cap["options"][str(NO_CAP)]["text"] == "no cap"
+    assert table["fieldConfig"]["defaults"]["decimals"] == 4
+
+
+def test_tier_history_follows_the_asset_selection(dashboard: dict[str, Any]) -> None:
+    history = panel(dashboard, "Tiered rate history")
+    assert history["type"] == "timeseries"
+    assert exprs(history) == [
+        'binance_pm_tiered_collateral_rate{job=~"$job", instance=~"$instance", asset=~"$asset"}'
+    ]
+    assert history["targets"][0]["legendFormat"] == "{{asset}} tier {{tier}}"
+    defaults = history["fieldConfig"]["defaults"]
+    assert defaults["custom"]["lineInterpolation"] == "stepAfter"
+    assert (defaults["min"], defaults["max"]) == (0, 1)
+
+
+def test_tier_drop_annotation_and_firing_alerts_show_the_tier(dashboard: dict[str, Any]) -> None:
+    (annotation,) = [
+        a for a in dashboard["annotations"]["list"] if a.get("name") == "Tier rate drops"
+    ]
+    assert 'asset=~"$asset"' in annotation["expr"]
+    assert "{{tier}}" in annotation["titleFormat"]
+    firing = panel(dashboard, "Firing alerts")
+    organize = firing["transformations"][0]["options"]
+    assert organize["renameByName"]["tier"] == "Tier"
+    assert "tier" in organize["indexByName"]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,8 @@ import yaml
 
 from tests.dashboard_queries import (
     REPO,
+    TIER_ROW,
+    TIERED_METRICS,
     Query,
     annotation_queries,
     iter_panels,
@@ -29,18 +32,35 @@ from tests.dashboard_queries import (
     metric_names,
     panel_queries,
     parse_label_values,
+    queries_of_panels,
     query_variables,
     regex_value,
+    row_panels,
     substitute,
     variable_query,
 )
-from tests.fake_binance import FakeBinance
+from tests.fake_binance import NO_CAP, TIME_PATH, V2_PATH, FakeBinance, tier
 
 ALERTS = REPO / "prometheus" / "alerts.yml"
 PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
 RATES = {"BTC": "0.9500", "ETH": "0.9500", "USDT": "1.0000", "ICP": "0.6000"}
 DROP_ALERT = "BinancePMCollateralRateDropped"
 DISAPPEARED = "BinancePMCollateralAssetDisappeared"
+TIER_DROP_ALERT = "BinancePMTieredCollateralRateDropped"
+TIER_ALERTS = "BinancePMTiered.+"
+API_SECRET = "e2e-test-secret"
+TIERS = {
+    "BTC": [
+        tier("0.0000", "1000000.0000", "0.9500"),
+        tier("1000000.0000", "5000000.0000", "0.9000", "50000.0000"),
+        tier("5000000.0000", NO_CAP, "0.8000", "550000.0000"),
+    ],
+    "ICP": [
+        tier("0.0000", "100000.0000", "0.6000"),
+        tier("100000.0000", NO_CAP, "0.5000", "10000.0000"),
+    ],
+    "USDT": [tier("0.0000", NO_CAP, "1.0000")],
+}
 STARTUP_TIMEOUT = 30.0
 # With 1s scrape and evaluation intervals; Grafana's $__rate_interval is 4 scrape intervals.
 BUILTINS = {"__range": "300s", "__rate_interval": "4s", "__interval": "1s"}
@@ -109,6 +129,7 @@ class Stack:
     tmp_path: Path
     exporter_port: int
     prometheus_port: int
+    api_secret_file: Path | None = None
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
     @property
@@ -139,6 +160,7 @@ class Stack:
                 self.instance,
                 "--min-interval",
                 "1",
+                *(["--api-secret-file", str(self.api_secret_file)] if self.api_secret_file else []),
             ],
             self.tmp_path / "exporter.log",
         )
@@ -230,22 +252,36 @@ def _timestamp(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339).timestamp()
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def running_stack(tmp_path: Path, *, tiered: bool) -> AsyncIterator[Stack]:
+    """Fake Binance, exporter and Prometheus, after five scrapes; with an API secret (the
+    tiered v2 rates collected) when `tiered`."""
     binary = shutil.which("prometheus")
     assert binary is not None, "prometheus is not installed (Debian package: prometheus)"
     fake = FakeBinance(RATES)
+    fake.tiers = {asset: list(tiers) for asset, tiers in TIERS.items()}
+    secret_file = None
+    if tiered:
+        fake.api_secret = API_SECRET
+        secret_file = tmp_path / "api_secret"
+        secret_file.write_text(API_SECRET)
     await fake.start()
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        running = Stack(fake, session, tmp_path, free_port(), free_port())
+        running = Stack(fake, session, tmp_path, free_port(), free_port(), secret_file)
         try:
             await running.start_exporter()
             await running.start_prometheus(binary)
+            tier_count = sum(len(tiers) for tiers in TIERS.values()) if tiered else 0
 
             async def rates_scraped() -> bool:
                 series = await running.query("binance_pm_collateral_rate")
-                return len(series) == len(RATES) and await running.scrapes_since(10) >= 5
+                tiers = await running.query("binance_pm_tiered_collateral_rate")
+                return (
+                    len(series) == len(RATES)
+                    and len(tiers) == tier_count
+                    and await running.scrapes_since(10) >= 5
+                )
 
             await wait_for(rates_scraped, "five scrapes of the rates")
             yield running
@@ -258,6 +294,18 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             await fake.stop()
 
 
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path, tiered=True) as running:
+        yield running
+
+
+@pytest.fixture
+async def stack_without_secret(tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path, tiered=False) as running:
+        yield running
+
+
 def assets_of(result: list[dict[str, Any]]) -> set[str]:
     return {series["metric"]["asset"] for series in result}
 
@@ -268,6 +316,23 @@ def value_of(series: dict[str, Any]) -> float:
 
 def queries_of(title: str) -> list[Query]:
     return [q for q in panel_queries(load_dashboard()) if q.where.startswith(f"panel {title!r}")]
+
+
+def tiers_of(result: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(s["metric"]["asset"], s["metric"]["tier"]) for s in result}
+
+
+def by_tier(result: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    return {(s["metric"]["asset"], s["metric"]["tier"]): value_of(s) for s in result}
+
+
+def expected_tiers(field: str, assets: set[str]) -> dict[tuple[str, str], float]:
+    return {
+        (asset, str(number)): float(t[field])
+        for asset, tiers in TIERS.items()
+        if asset in assets
+        for number, t in enumerate(tiers, start=1)
+    }
 
 
 async def test_every_dashboard_query_and_alert_expression_runs(stack: Stack) -> None:
@@ -321,6 +386,23 @@ async def test_every_dashboard_query_and_alert_expression_runs(stack: Stack) -> 
             assert result(label, title), f"{title} has no data"
         assert result(label, "Upstream errors by reason") == []
 
+        # The tier row: every tier of the selected assets, with its bounds, no change.
+        assets = set(TIERS) if label == "all" else {"BTC", "ICP"}
+        rate, floor, cap, change = (result(label, "Collateral tiers", ref) for ref in "ABCD")
+        assert by_tier(rate) == expected_tiers("collateralRate", assets)
+        assert by_tier(floor) == expected_tiers("tierFloor", assets)
+        assert by_tier(cap) == expected_tiers("tierCap", assets)
+        assert by_tier(cap)[("BTC", "3")] == 99999999999
+        assert by_tier(change) == {key: 0.0 for key in expected_tiers("tierCap", assets)}
+        tier_history = tiers_of(result(label, "Tiered rate history"))
+        assert tier_history == set(expected_tiers("tierCap", assets))
+        assert [value_of(s) for s in result(label, "Tiered rates API")] == [1]
+        assert [value_of(s) for s in result(label, "Assets with tiers")] == [len(TIERS)]
+        (tier_age,) = result(label, "Tier data age")
+        assert 0 <= value_of(tier_age) < 10
+        (offset,) = result(label, "Clock offset")
+        assert abs(value_of(offset)) < 1
+
     # Every metric name the dashboard and the rules use is one the exporter exports.
     exported = {
         series["metric"]["__name__"]
@@ -362,13 +444,20 @@ async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: St
     await wait_for(rates_back, "the rates to be scraped again")
     await stack.wait_for_evaluations(3)
     # ALERTS keeps every pending or firing moment: none during or after the restart.
-    seen = await stack.query(f'ALERTS{{alertname=~"{DROP_ALERT}|{DISAPPEARED}"}}[5m]')
+    watched = f"{DROP_ALERT}|{DISAPPEARED}|{TIER_ALERTS}"
+    seen = await stack.query(f'ALERTS{{alertname=~"{watched}"}}[5m]')
     assert seen == []
 
-    # Binance lowers ICP and raises BTC.
+    # Binance lowers ICP and raises BTC; in the tiers, lowers BTC tier 2 and raises tier 3.
     staged = time.monotonic()
     stack.fake.rates["ICP"] = "0.4500"
     stack.fake.rates["BTC"] = "0.9700"
+    btc = TIERS["BTC"]
+    stack.fake.tiers["BTC"] = [
+        btc[0],
+        {**btc[1], "collateralRate": "0.8500"},
+        {**btc[2], "collateralRate": "0.8200"},
+    ]
 
     async def drop_firing() -> list[dict[str, Any]]:
         return [
@@ -391,10 +480,37 @@ async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: St
     assert "of ICP from 0.6000" in description
     assert "to 0.4500" in description
 
-    # A few evaluations later the rise (BTC) has fired nothing, not even for a moment.
+    async def tier_drop_firing() -> list[dict[str, Any]]:
+        return [
+            alert
+            for alert in await stack.alerts()
+            if alert["labels"]["alertname"] == TIER_DROP_ALERT and alert["state"] == "firing"
+        ]
+
+    (tier_alert,) = await wait_for(tier_drop_firing, "the tier drop alert to fire", timeout=30)
+    assert tier_alert["labels"] == {
+        "alertname": TIER_DROP_ALERT,
+        "asset": "BTC",
+        "tier": "2",
+        "job": "binance-pm",
+        "instance": stack.instance,
+        "severity": "warning",
+    }
+    summary = tier_alert["annotations"]["summary"]
+    assert summary == "BTC tier 2 collateral rate dropped from 0.9000 to 0.8500"
+    description = tier_alert["annotations"]["description"]
+    assert "of BTC tier 2 from 0.9000" in description
+    assert "to 0.8500" in description
+    assert "worth 1M USD to 5M USD" in description
+    assert "changed in the last hour" not in description
+
+    # A few evaluations later the rises (BTC, BTC tier 3) have fired nothing, not even for a
+    # moment, and no tier bracket changed.
     await stack.wait_for_evaluations(2)
-    seen = await stack.query(f'ALERTS{{alertname=~"{DROP_ALERT}|{DISAPPEARED}"}}[5m]')
-    assert {(s["metric"]["alertname"], s["metric"]["asset"]) for s in seen} == {(DROP_ALERT, "ICP")}
+    seen = await stack.query(f'ALERTS{{alertname=~"{watched}"}}[5m]')
+    assert {
+        (s["metric"]["alertname"], s["metric"]["asset"], s["metric"].get("tier")) for s in seen
+    } == {(DROP_ALERT, "ICP", None), (TIER_DROP_ALERT, "BTC", "2")}
 
     # The dashboard shows the drop: from what to what, and in the counters.
     values = {"job": ".+", "instance": ".+", "asset": ".+", **BUILTINS}
@@ -412,8 +528,50 @@ async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: St
     assert float(history["ICP"][-1][1]) == 0.45
     assert float(history["BTC"][0][1]) == 0.95
     assert float(history["BTC"][-1][1]) == 0.97
-    (annotation,) = annotation_queries(load_dashboard())
-    assert assets_of(await stack.run(annotation, values)) == {"ICP"}
+    drops, tier_drops = annotation_queries(load_dashboard())
+    assert assets_of(await stack.run(drops, values)) == {"ICP"}
+    assert tiers_of(await stack.run(tier_drops, values)) == {("BTC", "2")}
+    change = {q.where[-1]: q for q in queries_of("Collateral tiers")}["D"]
+    changes = by_tier(await stack.run(change, values))
+    assert changes.pop(("BTC", "2")) == pytest.approx(-0.05)
+    assert set(changes.values()) == {0.0}
     (firing,) = queries_of("Firing alerts")
-    assert DROP_ALERT in {s["metric"]["alertname"] for s in await stack.run(firing, values)}
+    firing_alerts = {
+        (s["metric"]["alertname"], s["metric"].get("tier")) for s in await stack.run(firing, values)
+    }
+    assert {(DROP_ALERT, None), (TIER_DROP_ALERT, "2")} <= firing_alerts
     assert all(panel["title"] for panel in iter_panels(load_dashboard()))
+
+
+async def test_without_an_api_secret_the_tier_row_is_empty_and_no_tier_alert_fires(
+    stack_without_secret: Stack,
+) -> None:
+    stack = stack_without_secret
+    # Nothing of v2 is requested or exported.
+    assert stack.fake.count(V2_PATH) == 0
+    assert stack.fake.count(TIME_PATH) == 0
+    exported = await stack.query('{__name__=~"binance_pm_.+"}')
+    assert {s["metric"]["__name__"] for s in exported} & TIERED_METRICS == set()
+
+    # Every query of the tier row and the tier annotation is empty, with "All" and with a
+    # selection, while the flat rates are there.
+    dashboard = load_dashboard()
+    tier_queries = queries_of_panels(row_panels(dashboard, TIER_ROW))
+    tier_queries += [q for q in annotation_queries(dashboard) if TIER_DROP_ALERT in q.expr]
+    assert len(tier_queries) >= 8
+    all_values = {"job": ".+", "instance": ".+", "asset": ".+", **BUILTINS}
+    chosen = {**all_values, "instance": regex_value([stack.instance]), "asset": "BTC"}
+    for values in (all_values, chosen):
+        for query in tier_queries:
+            assert await stack.run(query, values) == [], query.where
+    (history,) = queries_of("Collateral rate history")
+    assert assets_of(await stack.run(history, chosen)) == {"BTC"}
+
+    # The rules evaluate without error, and none fires or is pending.
+    await stack.wait_for_evaluations(2)
+    groups = (await stack.api("rules"))["groups"]
+    for group in groups:
+        for rule in group["rules"]:
+            assert rule["health"] == "ok", f"{rule['name']}: {rule.get('lastError')}"
+    assert await stack.alerts() == []
+    assert await stack.query(f'ALERTS{{alertname=~"{TIER_ALERTS}"}}[5m]') == []
