@@ -1,4 +1,5 @@
-"""Entry point: parse the configuration, serve until SIGTERM or SIGINT, exit 0."""
+"""Entry point: parse the configuration, serve until SIGTERM or SIGINT, exit 0. SIGHUP re-reads
+the web config file."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 
-from aiohttp import web
-
+from exporter import eventloop
 from exporter.config import Config, ConfigError, load_config
+from exporter.listener import serving
 from exporter.logs import setup_logging
 from exporter.service import running_exporter
 from exporter.web import make_app
+from exporter.webconfig import WebConfig, load_web_config
+from exporter.webguard import LiveWebConfig
 
 log = logging.getLogger("exporter")
 
@@ -28,41 +32,56 @@ def display_address(host: str | None, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def serve(config: Config) -> None:
+async def serve(config: Config, web_config: WebConfig | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_exporter(config) as exporter:
-        runner = web.AppRunner(make_app(exporter), handle_signals=False, shutdown_timeout=2.0)
-        await runner.setup()
+    live = LiveWebConfig(web_config) if web_config is not None else None
+    loop.add_signal_handler(signal.SIGHUP, reload_on_hangup, live)
+    async with running_exporter(config) as exporter, AsyncExitStack() as stack:
+        app = make_app(exporter, live)
         try:
-            site = web.TCPSite(runner, config.listen_host, config.listen_port, reuse_address=True)
-            try:
-                await site.start()
-            except OSError as exc:
-                where = display_address(config.listen_host, config.listen_port)
-                raise StartupError(f"cannot listen on {where}: {exc.strerror or exc}") from None
-            log.info(
-                "listening on %s%s",
-                display_address(config.listen_host, config.listen_port),
-                " (demo mode: simulated upstream)" if config.demo else "",
+            listener = await stack.enter_async_context(
+                serving(app, config.listen_host, config.listen_port, live)
             )
-            await stop.wait()
-            log.info("shutting down")
-        finally:
-            await runner.cleanup()
+        except OSError as exc:
+            where = display_address(config.listen_host, config.listen_port)
+            raise StartupError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        log.info(
+            "listening on %s%s%s",
+            display_address(config.listen_host, listener.port),
+            " with TLS" if listener.tls else "",
+            " (demo mode: simulated upstream)" if config.demo else "",
+        )
+        if live is not None and live.current.users and not listener.tls:
+            log.warning("basic auth without TLS: passwords cross the network in clear text")
+        await stop.wait()
+        log.info("shutting down")
+
+
+def reload_on_hangup(live: LiveWebConfig | None) -> None:
+    if live is None:
+        log.info("SIGHUP: no --web-config-file, nothing to reload")
+        return
+    task = asyncio.get_running_loop().create_task(live.reload("SIGHUP"))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[bool]] = set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(sys.argv[1:] if argv is None else argv)
+        web_config = load_web_config(config.web_config_file) if config.web_config_file else None
     except ConfigError as exc:
         print(f"binance-pm-exporter: {exc}", file=sys.stderr)
         return 2
     setup_logging(config.log_level, config.log_format, config.secrets)
     try:
-        asyncio.run(serve(config))
+        eventloop.run(serve(config, web_config))
     except StartupError as exc:
         print(f"binance-pm-exporter: {exc}", file=sys.stderr)
         return 1

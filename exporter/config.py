@@ -124,7 +124,8 @@ def _parser() -> _Parser:
     p.add_argument(
         "--web-config-file",
         metavar="PATH",
-        help="TLS and basic auth, exporter-toolkit format [BINANCE_PM_WEB_CONFIG_FILE]",
+        help="TLS and basic auth, exporter-toolkit format; re-read when it changes and on "
+        "SIGHUP [BINANCE_PM_WEB_CONFIG_FILE]",
     )
     p.add_argument(
         "--log-level", metavar="LEVEL", help="debug|info|warning|error [BINANCE_PM_LOG_LEVEL]"

@@ -1,13 +1,17 @@
 """The /metrics body: rendered by prometheus_client once per collector version and per format
-(text 0.0.4 or OpenMetrics, identity or gzip), then served as the same bytes until it changes."""
+(text 0.0.4 or OpenMetrics, identity or gzip), then served as the same bytes until it changes.
+
+A scrape's own work is one version check and one dict lookup by its raw Accept and
+Accept-Encoding headers: the format negotiation and the response headers are worked out once per
+distinct pair of headers, not per scrape."""
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import CollectorRegistry
 
 from exporter.metrics import ExporterCollector
@@ -21,6 +25,13 @@ class Rendered:
     body: bytes
     content_type: str
     gzipped: bool
+    headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        headers = {"Content-Type": self.content_type, "Vary": "Accept, Accept-Encoding"}
+        if self.gzipped:
+            headers["Content-Encoding"] = "gzip"
+        object.__setattr__(self, "headers", headers)
 
 
 class ExpositionCache:
@@ -30,6 +41,7 @@ class ExpositionCache:
         self._registry.register(collector)
         self._version: Hashable = None
         self._rendered: dict[tuple[str, bool], Rendered] = {}
+        self._by_request: dict[tuple[str, str], Rendered] = {}
         self._encoders: dict[str, tuple[Encoder, str]] = {}
 
     def _encoder(self, accept: str) -> tuple[Encoder, str]:
@@ -41,17 +53,35 @@ class ExpositionCache:
             self._encoders[accept] = found
         return found
 
-    def render(self, accept: str, want_gzip: bool) -> Rendered:
+    def for_request(self, accept: str, accept_encoding: str) -> Rendered:
+        """The exposition for a scrape with these Accept and Accept-Encoding headers."""
+        self._check_version()
+        rendered = self._by_request.get((accept, accept_encoding))
+        if rendered is None:
+            rendered = self._render(accept, gzip_accepted(accept_encoding))
+            if len(self._by_request) >= MAX_REMEMBERED_ACCEPT_HEADERS:
+                self._by_request.clear()
+            self._by_request[(accept, accept_encoding)] = rendered
+        return rendered
+
+    def _check_version(self) -> None:
         version = self._collector.version()
         if version != self._version:
             self._version = version
             self._rendered.clear()
+            self._by_request.clear()
+
+    def render(self, accept: str, want_gzip: bool) -> Rendered:
+        self._check_version()
+        return self._render(accept, want_gzip)
+
+    def _render(self, accept: str, want_gzip: bool) -> Rendered:
         encoder, content_type = self._encoder(accept)
         key = (content_type, want_gzip)
         rendered = self._rendered.get(key)
         if rendered is None:
             if want_gzip:
-                plain = self.render(accept, want_gzip=False).body
+                plain = self._render(accept, want_gzip=False).body
                 rendered = Rendered(gzip.compress(plain, compresslevel=6), content_type, True)
             else:
                 rendered = Rendered(encoder(self._registry), content_type, False)

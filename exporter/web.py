@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import hdrs, web
-from prometheus_client.exposition import gzip_accepted
 
 from exporter.landing import render_landing
 from exporter.service import Exporter
+from exporter.webguard import LiveWebConfig, install_guard
 
 EXPORTER_KEY: web.AppKey[Exporter] = web.AppKey("exporter", Exporter)
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -14,14 +14,12 @@ SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 
 async def metrics_handler(request: web.Request) -> web.Response:
     exporter = request.app[EXPORTER_KEY]
-    await exporter.refresh(exporter.scrape_deadline(request.headers.get(SCRAPE_TIMEOUT_HEADER)))
-    accept = ",".join(request.headers.getall(hdrs.ACCEPT, []))
-    want_gzip = gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
-    rendered = exporter.exposition.render(accept, want_gzip)
-    headers = {hdrs.CONTENT_TYPE: rendered.content_type, hdrs.VARY: "Accept, Accept-Encoding"}
-    if rendered.gzipped:
-        headers[hdrs.CONTENT_ENCODING] = "gzip"
-    return web.Response(body=rendered.body, headers=headers)
+    headers = request.headers
+    if exporter.refresh_needed():
+        await exporter.refresh(exporter.scrape_deadline(headers.get(SCRAPE_TIMEOUT_HEADER)))
+    accept = ",".join(headers.getall(hdrs.ACCEPT, ()))
+    rendered = exporter.exposition.for_request(accept, headers.get(hdrs.ACCEPT_ENCODING, ""))
+    return web.Response(body=rendered.body, headers=rendered.headers)
 
 
 async def landing_handler(request: web.Request) -> web.Response:
@@ -39,8 +37,10 @@ async def healthz_handler(request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
-def make_app(exporter: Exporter) -> web.Application:
+def make_app(exporter: Exporter, web_config: LiveWebConfig | None = None) -> web.Application:
     app = web.Application()
+    if web_config is not None:
+        install_guard(app, web_config)
     app[EXPORTER_KEY] = exporter
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/", landing_handler)

@@ -1,0 +1,95 @@
+"""The web config at run time: the current WebConfig, re-read when its files change (or on
+demand, e.g. on SIGHUP), and the aiohttp middleware that puts basic auth in front of every
+path and adds the configured response headers to every response."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
+
+from exporter.basicauth import BasicAuthVerifier
+from exporter.config import ConfigError
+from exporter.webconfig import WebConfig, current_signature, load_web_config
+
+log = logging.getLogger("exporter.webconfig")
+
+POLL_SECONDS = 2.0
+REALM = "binance-pm-exporter"
+TlsChanged = Callable[[WebConfig], Awaitable[None]]
+
+
+class LiveWebConfig:
+    def __init__(self, initial: WebConfig, poll_seconds: float = POLL_SECONDS) -> None:
+        self.path: Path = initial.path
+        self.current = initial
+        self.auth = BasicAuthVerifier()
+        self.poll_seconds = poll_seconds
+        self.reloads = 0
+        self.on_tls_change: TlsChanged | None = None
+        self._seen = initial.signature
+        self._lock = asyncio.Lock()
+
+    async def reload(self, why: str) -> bool:
+        """Re-read the file; a bad one is logged and the previous config kept. True if the new
+        config was taken."""
+        async with self._lock:
+            seen = current_signature(self.current)
+            try:
+                new = load_web_config(self.path)
+            except ConfigError as exc:
+                self._seen = seen
+                log.error("web config not reloaded (%s), keeping the previous one: %s", why, exc)
+                return False
+            old, self.current = self.current, new
+            self._seen = new.signature
+            self.reloads += 1
+            log.info("web config reloaded (%s)", why)
+            if new.tls != old.tls and self.on_tls_change is not None:
+                await self.on_tls_change(new)
+            return True
+
+    async def reload_if_changed(self) -> bool:
+        if current_signature(self.current) == self._seen:
+            return False
+        return await self.reload("a file changed")
+
+    async def watch(self) -> None:
+        """Poll the files for changes until cancelled."""
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.reload_if_changed()
+            except Exception:  # the watcher must outlive any surprise; the next poll retries
+                log.exception("checking the web config files failed")
+
+
+def unauthorized() -> web.Response:
+    return web.Response(
+        status=401,
+        text="401 Unauthorized\n",
+        headers={hdrs.WWW_AUTHENTICATE: f'Basic realm="{REALM}", charset="UTF-8"'},
+    )
+
+
+def install_guard(app: web.Application, live: LiveWebConfig) -> None:
+    """Basic auth on every path (when users are configured) and the extra headers on every
+    response, both as configured at the time of the request."""
+
+    @web.middleware
+    async def basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        users = live.current.users
+        if users and not await live.auth.verify(request.headers.get(hdrs.AUTHORIZATION), users):
+            return unauthorized()
+        return await handler(request)
+
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        for name, value in live.current.headers.items():
+            response.headers[name] = value
+
+    app.middlewares.append(basic_auth)
+    app.on_response_prepare.append(add_headers)

@@ -1,0 +1,105 @@
+"""`python -m exporter` as a child process on a port the system picks (`--listen-address
+127.0.0.1:0`), driven from a test's event loop, everything it writes kept for assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)( with TLS)?")
+START_SECONDS = 20.0
+STOP_SECONDS = 10.0
+
+
+@dataclass
+class ExporterProcess:
+    process: asyncio.subprocess.Process
+    port: int
+    tls: bool
+    stderr_lines: list[str] = field(default_factory=list)
+    stdout_chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.stderr_lines)
+
+    @property
+    def stdout(self) -> str:
+        return b"".join(self.stdout_chunks).decode("utf-8", "replace")
+
+    async def wait_for_log(self, needle: str, seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while needle not in self.stderr:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} not logged within {seconds}s:\n{self.stderr}")
+            await asyncio.sleep(0.05)
+
+
+async def _pump_lines(stream: asyncio.StreamReader, into: list[str]) -> None:
+    while line := await stream.readline():
+        into.append(line.decode("utf-8", "replace"))
+
+
+async def _pump_bytes(stream: asyncio.StreamReader, into: list[bytes]) -> None:
+    while chunk := await stream.read(65536):
+        into.append(chunk)
+
+
+@asynccontextmanager
+async def exporter_process(
+    args: Sequence[str], env: Mapping[str, str] | None = None
+) -> AsyncIterator[ExporterProcess]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "exporter",
+        "--listen-address",
+        "127.0.0.1:0",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stderr_lines: list[str] = []
+    stdout_chunks: list[bytes] = []
+    pumps = [
+        asyncio.create_task(_pump_lines(process.stderr, stderr_lines)),
+        asyncio.create_task(_pump_bytes(process.stdout, stdout_chunks)),
+    ]
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not (found := LISTENING.search("".join(stderr_lines))):
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise AssertionError(f"exporter did not start:\n{''.join(stderr_lines)}")
+            await asyncio.sleep(0.02)
+        yield ExporterProcess(
+            process, int(found.group(1)), bool(found.group(2)), stderr_lines, stdout_chunks
+        )
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*pumps), STOP_SECONDS)

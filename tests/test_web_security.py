@@ -1,0 +1,301 @@
+"""TLS, client certificates, basic auth and response headers from the web config, seen by real
+TLS clients against the exporter's real listener; the file re-read when it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import signal
+import ssl
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import bcrypt
+import pytest
+
+from exporter.healthcheck import alive
+from tests.exporter_subprocess import exporter_process
+from tests.fake_binance import FakeBinance
+from tests.pki import Pki, make_pki
+from tests.serving import served
+
+PASSWORD = "s3cret-scrape-password"
+HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+PATHS = ("/", "/metrics", "/healthz")
+
+
+def tls_section(pki: Pki, extra: str = "") -> str:
+    return f"tls_server_config:\n  cert_file: {pki.cert_file}\n  key_file: {pki.key_file}\n{extra}"
+
+
+def write_config(path: Path, text: str) -> Path:
+    # Written aside and renamed, as config management tools and Kubernetes do.
+    staging = path.with_suffix(".tmp")
+    staging.write_text(text, encoding="utf-8")
+    staging.replace(path)
+    return path
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def status_of(url: str, context: ssl.SSLContext | None, **headers: str) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, ssl=context if context is not None else True, headers=headers) as resp,
+    ):
+        await resp.read()
+        return resp.status
+
+
+async def negotiated(port: int, context: ssl.SSLContext) -> tuple[str, str, bytes]:
+    """TLS version, cipher and HTTP status line of GET /healthz over a fresh connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    try:
+        tls = writer.get_extra_info("ssl_object")
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        status_line = await reader.readline()
+        return tls.version(), tls.cipher()[0], status_line.strip()
+    finally:
+        writer.close()
+
+
+async def eventually(check: Callable[[], object], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+        except (aiohttp.ClientError, ssl.SSLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return make_pki(tmp_path / "pki")
+
+
+async def test_tls_serves_every_path_to_a_verifying_client(
+    fake: FakeBinance, pki: Pki, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path / "web.yml", tls_section(pki))
+    async with served(fake.url, web_config=path) as server:
+        assert server.url.startswith("https://")
+        context = pki.client_context()
+        for route in PATHS:
+            assert await status_of(server.url + route, context) == 200
+        version, _, status = await negotiated(server.listener.port, context)
+        assert (version, status) == ("TLSv1.3", b"HTTP/1.1 200 OK")
+        # A client that does not trust the CA refuses the certificate.
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await status_of(server.url + "/healthz", ssl.create_default_context())
+        # Plain HTTP on the TLS port gets no HTTP answer.
+        plain = server.url.replace("https://", "http://")
+        with pytest.raises(aiohttp.ClientError):
+            await status_of(plain + "/healthz", None)
+
+
+async def test_min_version_and_cipher_suites(fake: FakeBinance, pki: Pki, tmp_path: Path) -> None:
+    only13 = write_config(tmp_path / "web13.yml", tls_section(pki, "  min_version: TLS13\n"))
+    async with served(fake.url, web_config=only13) as server:
+        old_client = pki.client_context()
+        old_client.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await status_of(server.url + "/healthz", old_client)
+        assert await status_of(server.url + "/healthz", pki.client_context()) == 200
+
+    suite = "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n"
+    only12 = write_config(tmp_path / "web12.yml", tls_section(pki, suite))
+    async with served(fake.url, web_config=only12) as server:
+        assert await negotiated(server.listener.port, pki.client_context()) == (
+            "TLSv1.2",
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            b"HTTP/1.1 200 OK",
+        )
+
+
+async def test_client_certificate_required_and_verified(
+    fake: FakeBinance, pki: Pki, tmp_path: Path
+) -> None:
+    extra = f"  client_ca_file: {pki.ca_file}\n  client_auth_type: RequireAndVerifyClientCert\n"
+    path = write_config(tmp_path / "web.yml", tls_section(pki, extra))
+    stranger = make_pki(tmp_path / "stranger")
+    async with served(fake.url, web_config=path) as server:
+        url = server.url + "/metrics"
+        good = pki.client_context(client_cert=pki.client_cert())
+        assert await status_of(url, good) == 200
+        with pytest.raises(aiohttp.ClientError):
+            await status_of(url, pki.client_context())
+        with pytest.raises(aiohttp.ClientError):
+            await status_of(url, pki.client_context(client_cert=stranger.client_cert()))
+        # The container health check still sees a live server.
+        assert await asyncio.to_thread(alive, "127.0.0.1", server.listener.port)
+
+
+async def test_basic_auth_guards_every_path_and_headers_are_added(
+    fake: FakeBinance, pki: Pki, tmp_path: Path
+) -> None:
+    text = tls_section(pki) + (
+        f"basic_auth_users:\n  alice: {HASH}\n"
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+        "    Content-Security-Policy: default-src 'none'\n"
+    )
+    path = write_config(tmp_path / "web.yml", text)
+    async with served(fake.url, web_config=path) as server:
+        context = pki.client_context()
+        wrong: tuple[dict[str, str], ...] = (
+            {},
+            basic("alice", "wrong"),
+            basic("mallory", PASSWORD),
+            basic("alice", PASSWORD + "x"),
+            basic("alice", "x" * 100),
+            {"Authorization": "Bearer abc"},
+            {"Authorization": "Basic !!!not-base64"},
+            {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
+            {"Authorization": "Basic " + "A" * 6000},
+        )
+        async with aiohttp.ClientSession() as session:
+            for route in (*PATHS, "/no-such-page"):
+                for headers in wrong:
+                    async with session.get(
+                        server.url + route, ssl=context, headers=headers
+                    ) as response:
+                        assert response.status == 401, (route, headers)
+                        assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+                        assert response.headers["X-Frame-Options"] == "deny"
+                async with session.get(
+                    server.url + route, ssl=context, headers=basic("alice", PASSWORD)
+                ) as response:
+                    assert response.status == (404 if route == "/no-such-page" else 200)
+                    assert response.headers["X-Frame-Options"] == "deny"
+                    assert response.headers["Content-Security-Policy"] == "default-src 'none'"
+        assert await asyncio.to_thread(alive, "127.0.0.1", server.listener.port)
+
+
+async def test_verified_credentials_are_cached(fake: FakeBinance, tmp_path: Path) -> None:
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {HASH}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        verifier = server.live.auth
+        for _ in range(20):
+            assert await status_of(server.url + "/metrics", None, **basic("alice", PASSWORD)) == 200
+        assert verifier.bcrypt_runs == 1
+        for _ in range(5):
+            assert await status_of(server.url + "/metrics", None, **basic("alice", "nope")) == 401
+        assert verifier.bcrypt_runs == 2
+
+
+async def test_changed_file_is_picked_up_and_a_bad_one_ignored(
+    fake: FakeBinance, pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_config(tmp_path / "web.yml", tls_section(pki, "") + "basic_auth_users:\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        url = server.url + "/metrics"
+        assert await status_of(url, pki.client_context()) == 200
+
+        write_config(path, tls_section(pki) + f"basic_auth_users:\n  bob: {HASH}\n")
+
+        async def bob_required() -> bool:
+            return await status_of(url, pki.client_context()) == 401
+
+        await eventually(bob_required)
+        assert await status_of(url, pki.client_context(), **basic("bob", PASSWORD)) == 200
+
+        caplog.set_level(logging.ERROR, logger="exporter.webconfig")
+        write_config(path, "basic_auth_users:\n  bob: plaintext-oops\n")
+        await eventually(lambda: "web config not reloaded" in caplog.text)
+        assert "plaintext-oops" not in caplog.text
+        assert await status_of(url, pki.client_context(), **basic("bob", PASSWORD)) == 200
+
+        # A renewed certificate from a new CA: new connections get it.
+        renewed = make_pki(tmp_path / "renewed")
+        write_config(path, tls_section(renewed) + f"basic_auth_users:\n  bob: {HASH}\n")
+
+        async def renewed_served() -> bool:
+            context = renewed.client_context()
+            return await status_of(url, context, **basic("bob", PASSWORD)) == 200
+
+        await eventually(renewed_served)
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await status_of(url, pki.client_context(), **basic("bob", PASSWORD))
+
+
+async def test_certificate_rewritten_in_place_is_picked_up(
+    fake: FakeBinance, pki: Pki, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path / "web.yml", tls_section(pki))
+    async with served(fake.url, web_config=path) as server:
+        url = server.url + "/healthz"
+        assert await status_of(url, pki.client_context()) == 200
+        renewed = make_pki(tmp_path / "renewed")
+        pki.key_file.write_bytes(renewed.key_file.read_bytes())
+        pki.cert_file.write_bytes(renewed.cert_file.read_bytes())
+
+        async def renewed_served() -> bool:
+            return await status_of(url, renewed.client_context()) == 200
+
+        await eventually(renewed_served)
+
+
+async def test_sighup_reloads_the_file_of_a_running_process(pki: Pki, tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path / "web.yml", tls_section(pki) + f"basic_auth_users:\n  alice: {HASH}\n"
+    )
+    async with exporter_process(["--demo", "--web-config-file", str(path)]) as exporter:
+        assert exporter.tls
+        url = exporter.url + "/healthz"
+        assert await status_of(url, pki.client_context(), **basic("alice", PASSWORD)) == 200
+        assert await status_of(url, pki.client_context(), **basic("bob", PASSWORD)) == 401
+
+        renewed = make_pki(tmp_path / "renewed")
+        write_config(path, tls_section(renewed) + f"basic_auth_users:\n  bob: {HASH}\n")
+        exporter.process.send_signal(signal.SIGHUP)
+        await exporter.wait_for_log("web config reloaded (SIGHUP)")
+        await exporter.wait_for_log("listening socket re-opened: TLS on")
+        assert await status_of(url, renewed.client_context(), **basic("bob", PASSWORD)) == 200
+        assert await status_of(url, renewed.client_context(), **basic("alice", PASSWORD)) == 401
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await status_of(url, pki.client_context(), **basic("bob", PASSWORD))
+    assert exporter.process.returncode == 0
+
+
+async def test_process_with_a_bad_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "web.yml", "tls_server_config:\n  cert_file: gone.crt\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "exporter",
+        "--demo",
+        "--web-config-file",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert stdout == b""
+    assert stderr.decode() == (
+        f"binance-pm-exporter: --web-config-file {str(path)!r}: "
+        "tls_server_config.key_file: is required when tls_server_config is given\n"
+    )
+
+
+async def test_sighup_without_a_web_config_is_harmless() -> None:
+    async with exporter_process(["--demo"]) as exporter:
+        exporter.process.send_signal(signal.SIGHUP)
+        await exporter.wait_for_log("SIGHUP: no --web-config-file, nothing to reload")
+        assert await status_of(exporter.url + "/healthz", None) == 200
+    assert exporter.process.returncode == 0
