@@ -252,36 +252,52 @@ def check_secret(value: str, what: str, source: str) -> str:
     return value
 
 
+def _credential(
+    what: str,
+    env: Mapping[str, str],
+    *,
+    flags: Sequence[tuple[str, str | None, bool]],
+    env_value: str,
+    env_file: str,
+) -> str | None:
+    """A key or secret from, in order: its flags (name, value, value-is-a-path), its variable,
+    its file variable. Two sources at the same level are refused, never silently chosen."""
+    given = [(name, value, is_path) for name, value, is_path in flags if value is not None]
+    if not given:
+        if env_value in env and env_file in env:
+            raise ConfigError(f"{env_value} and {env_file}: set only one")
+        if env_value in env:
+            given = [(env_value, env[env_value], False)]
+        elif env_file in env:
+            given = [(env_file, env[env_file], True)]
+    if len(given) > 1:
+        raise ConfigError(f"{given[0][0]} and {given[1][0]}: give only one")
+    if not given:
+        return None
+    source, value, is_path = given[0]
+    assert value is not None
+    text = read_secret_file(value, source) if is_path else value
+    return check_secret(text, what, source)
+
+
 def _api_key(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
-    if args.api_key is not None and args.api_key_file is not None:
-        raise ConfigError("--api-key and --api-key-file: give only one")
-    if args.api_key is not None:
-        return check_secret(args.api_key, "API key", "--api-key")
-    if args.api_key_file is not None:
-        text = read_secret_file(args.api_key_file, "--api-key-file")
-        return check_secret(text, "API key", "--api-key-file")
-    if "BINANCE_API_KEY" in env and "BINANCE_API_KEY_FILE" in env:
-        raise ConfigError("BINANCE_API_KEY and BINANCE_API_KEY_FILE: set only one")
-    if "BINANCE_API_KEY" in env:
-        return check_secret(env["BINANCE_API_KEY"], "API key", "BINANCE_API_KEY")
-    if "BINANCE_API_KEY_FILE" in env:
-        text = read_secret_file(env["BINANCE_API_KEY_FILE"], "BINANCE_API_KEY_FILE")
-        return check_secret(text, "API key", "BINANCE_API_KEY_FILE")
-    return None
+    return _credential(
+        "API key",
+        env,
+        flags=[("--api-key", args.api_key, False), ("--api-key-file", args.api_key_file, True)],
+        env_value="BINANCE_API_KEY",
+        env_file="BINANCE_API_KEY_FILE",
+    )
 
 
 def _api_secret(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
-    if args.api_secret_file is not None:
-        text = read_secret_file(args.api_secret_file, "--api-secret-file")
-        return check_secret(text, "API secret", "--api-secret-file")
-    if "BINANCE_API_SECRET" in env and "BINANCE_API_SECRET_FILE" in env:
-        raise ConfigError("BINANCE_API_SECRET and BINANCE_API_SECRET_FILE: set only one")
-    if "BINANCE_API_SECRET" in env:
-        return check_secret(env["BINANCE_API_SECRET"], "API secret", "BINANCE_API_SECRET")
-    if "BINANCE_API_SECRET_FILE" in env:
-        text = read_secret_file(env["BINANCE_API_SECRET_FILE"], "BINANCE_API_SECRET_FILE")
-        return check_secret(text, "API secret", "BINANCE_API_SECRET_FILE")
-    return None
+    return _credential(
+        "API secret",
+        env,
+        flags=[("--api-secret-file", args.api_secret_file, True)],
+        env_value="BINANCE_API_SECRET",
+        env_file="BINANCE_API_SECRET_FILE",
+    )
 
 
 def refuse_secret_on_command_line(argv: Sequence[str]) -> None:

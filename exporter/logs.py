@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 MASK = "<redacted>"
 
 
@@ -50,6 +52,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class MalformedRequestToDebug(logging.Filter):
+    """aiohttp logs a malformed client request at ERROR with a traceback and an excerpt of the
+    bad line (which may be part of an Authorization header). It is the client's fault, not the
+    exporter's: keep one debug line naming the error, without the excerpt."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self._debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        if not self._debug:
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg, record.args = "malformed request refused: %s", (type(error).__name__,)
+        record.exc_info = record.exc_text = None
+        return True
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -62,6 +85,10 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    server_log = logging.getLogger("aiohttp.server")
+    for old_filter in list(server_log.filters):
+        server_log.removeFilter(old_filter)
+    server_log.addFilter(MalformedRequestToDebug(level == "debug"))
     # aiohttp.access logs every request: per scrape, which is too chatty above debug.
     logging.getLogger("aiohttp.access").setLevel(
         logging.DEBUG if level == "debug" else logging.WARNING

@@ -34,8 +34,8 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def parse_rate(value: object) -> float | None:
-    """A collateral rate: a decimal string (as Binance sends) or a number, finite, in [0, 1]."""
+def parse_decimal(value: object) -> float | None:
+    """A finite number from a decimal string (as Binance sends them) or a JSON number."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -43,19 +43,23 @@ def parse_rate(value: object) -> float | None:
         if not text or len(text) > 64:
             return None
         try:
-            rate = float(text)
+            number = float(text)
         except ValueError:
             return None
     elif isinstance(value, int | float):
         try:
-            rate = float(value)
+            number = float(value)
         except OverflowError:
             return None
     else:
         return None
-    if not math.isfinite(rate) or not 0.0 <= rate <= 1.0:
-        return None
-    return rate
+    return number if math.isfinite(number) else None
+
+
+def parse_rate(value: object) -> float | None:
+    """A collateral rate: a finite decimal in [0, 1]."""
+    rate = parse_decimal(value)
+    return rate if rate is not None and 0.0 <= rate <= 1.0 else None
 
 
 def valid_asset(value: object) -> str | None:

@@ -6,13 +6,12 @@ shifts its neighbours onto the wrong series (which would look like a rate change
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from exporter.faults import Reason, UpstreamFault
-from exporter.parse import decode_json, parse_rate, valid_asset
+from exporter.parse import decode_json, parse_decimal, parse_rate, valid_asset
 
 MAX_TIERS_PER_ASSET = 64
 
@@ -31,27 +30,9 @@ class ParsedTiers:
 
 
 def parse_amount(value: object) -> float | None:
-    """A USD amount: a decimal string (as Binance sends) or a number, finite, zero or more."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 64:
-            return None
-        try:
-            amount = float(text)
-        except ValueError:
-            return None
-    elif isinstance(value, int | float):
-        try:
-            amount = float(value)
-        except OverflowError:
-            return None
-    else:
-        return None
-    if not math.isfinite(amount) or amount < 0.0:
-        return None
-    return amount
+    """A USD amount: a finite decimal, zero or more."""
+    amount = parse_decimal(value)
+    return amount if amount is not None and amount >= 0.0 else None
 
 
 def _asset_tiers(info: list[object]) -> tuple[dict[str, Tier], int]:

@@ -149,3 +149,19 @@ def test_version_and_help_exit_zero() -> None:
     assert result.returncode == 0
     for flag in ("--listen-address", "--api-key-file", "--min-interval", "--max-stale", "--demo"):
         assert flag in result.stdout
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_malformed_request_logs_no_traceback_and_no_excerpt(level: str) -> None:
+    marker = "Basic c2VjcmV0LXBhc3N3b3Jk"
+    with exporter_process(["--demo", "--log-level", level]) as (url, process):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(f"GET /metrics HTTP/1.1\r\nAuthorization {marker}\r\n\r\n".encode())
+            answer = sock.recv(4096)
+        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
+        assert get(url + "/healthz")[0] == 200
+        _, stderr = stop(process)
+    assert "Traceback" not in stderr
+    assert marker not in stderr
+    assert ("malformed request refused" in stderr) == (level == "debug")
