@@ -14,7 +14,7 @@ RUN python -m venv /opt/exporter
 COPY docker/constraints.txt ./
 COPY pyproject.toml README.md ./
 COPY exporter ./exporter
-RUN /opt/exporter/bin/pip install --no-cache-dir --constraint constraints.txt . \
+RUN /opt/exporter/bin/pip install --no-cache-dir --constraint constraints.txt ".[fast]" \
     && /opt/exporter/bin/python -m compileall -q /opt/exporter
 
 FROM python:3.11.14-slim-bookworm

@@ -1,13 +1,16 @@
 """The /metrics body: rendered by prometheus_client once per collector version and per format
 (text 0.0.4 or OpenMetrics, identity or gzip), then served as the same bytes until it changes.
 
-A scrape's own work is one version check and one dict lookup by its raw Accept and
-Accept-Encoding headers: the format negotiation and the response headers are worked out once per
-distinct pair of headers, not per scrape."""
+A scrape's own work is a clock read and one dict lookup by its raw Accept and Accept-Encoding
+headers: the format negotiation and the response headers are worked out once per distinct pair
+of headers, and the collector's version is asked at most once per VERSION_CHECK_SECONDS, and
+always after a scrape waited for a refresh. So every scrape sees the snapshot its own refresh
+brought, and any other change made more than VERSION_CHECK_SECONDS before it."""
 
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +21,7 @@ from exporter.metrics import ExporterCollector
 
 Encoder = Callable[[CollectorRegistry], bytes]
 MAX_REMEMBERED_ACCEPT_HEADERS = 64
+VERSION_CHECK_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,12 @@ class Rendered:
 
 
 class ExpositionCache:
-    def __init__(self, collector: ExporterCollector) -> None:
+    def __init__(
+        self, collector: ExporterCollector, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._collector = collector
+        self._clock = clock
+        self._next_check = 0.0
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(collector)
         self._version: Hashable = None
@@ -53,9 +61,13 @@ class ExpositionCache:
             self._encoders[accept] = found
         return found
 
-    def for_request(self, accept: str, accept_encoding: str) -> Rendered:
-        """The exposition for a scrape with these Accept and Accept-Encoding headers."""
-        self._check_version()
+    def for_request(self, accept: str, accept_encoding: str, *, refreshed: bool) -> Rendered:
+        """The exposition for a scrape with these Accept and Accept-Encoding headers; `refreshed`
+        when the scrape waited for a refresh."""
+        now = self._clock()
+        if refreshed or now >= self._next_check:
+            self._check_version()
+            self._next_check = now + VERSION_CHECK_SECONDS
         rendered = self._by_request.get((accept, accept_encoding))
         if rendered is None:
             rendered = self._render(accept, gzip_accepted(accept_encoding))

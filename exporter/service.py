@@ -24,6 +24,7 @@ from exporter.parse_tiers import ParsedTiers
 from exporter.sources import collateral_rates_v1, tiered_collateral_rates_v2
 
 USER_AGENT = f"binance-pm-exporter/{__version__}"
+QUIET_SECONDS = 0.001
 
 
 class Exporter:
@@ -66,6 +67,7 @@ class Exporter:
             upstream_url=lambda: client.current_base_url,
         )
         self.exposition = ExpositionCache(self.collector)
+        self._quiet_until = 0.0
 
     async def refresh(self, deadline: float) -> None:
         """Bring every endpoint's snapshot up to date, as the gates allow, by `deadline`
@@ -76,10 +78,16 @@ class Exporter:
             await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
 
     def refresh_needed(self) -> bool:
-        """Whether any endpoint's gate would fetch or is fetching: most scrapes find none."""
+        """Whether any endpoint's gate would fetch or is fetching: most scrapes find none. After
+        finding none, the answer stands for QUIET_SECONDS, so that a burst of scrapes asks the
+        gates once (a request then starts at most that much later)."""
+        now = time.monotonic()
+        if now < self._quiet_until:
+            return False
         for gate in self.gates:
             if gate.needs_refresh():
                 return True
+        self._quiet_until = now + QUIET_SECONDS
         return False
 
     def scrape_deadline(self, scrape_timeout_header: str | None) -> float:

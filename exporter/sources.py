@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from exporter.binance import BinanceClient
+from exporter.binance import BinanceClient, UpstreamResponse
 from exporter.clock import ServerClock
 from exporter.faults import UpstreamFault, is_rate_limit
 from exporter.gate import Fetched
@@ -15,6 +16,7 @@ from exporter.parse_tiers import ParsedTiers, parse_tiered_rates
 from exporter.signing import signed_query
 
 log = logging.getLogger("exporter.sources")
+ParsedT = TypeVar("ParsedT")
 
 V1_PATH = "/sapi/v1/portfolio/collateralRate"
 V2_PATH = "/sapi/v2/portfolio/collateralRate"
@@ -28,11 +30,7 @@ def collateral_rates_v1(
 ) -> Callable[[float], Awaitable[Fetched[ParsedRates]]]:
     async def fetch(timeout: float) -> Fetched[ParsedRates]:
         response = await client.get(V1_PATH, timeout)
-        try:
-            parsed = parse_collateral_rates(response.body)
-        except UpstreamFault as fault:
-            fault.used_weight = response.used_weight
-            raise
+        parsed = _parse(response, parse_collateral_rates)
         return Fetched(parsed, parsed.invalid_entries, response.used_weight)
 
     return fetch
@@ -57,14 +55,19 @@ def tiered_collateral_rates_v2(
             if fault.code == INVALID_TIMESTAMP:
                 clock.forget()
             raise
-        try:
-            parsed = parse_tiered_rates(response.body)
-        except UpstreamFault as fault:
-            fault.used_weight = response.used_weight
-            raise
+        parsed = _parse(response, parse_tiered_rates)
         return Fetched(parsed, parsed.invalid_entries, response.used_weight)
 
     return fetch
+
+
+def _parse(response: UpstreamResponse, parse: Callable[[bytes], ParsedT]) -> ParsedT:
+    """The parsed body; a body that cannot be used still reports the weight its answer said."""
+    try:
+        return parse(response.body)
+    except UpstreamFault as fault:
+        fault.used_weight = response.used_weight
+        raise
 
 
 async def _learn_clock(clock: ServerClock, timeout: float) -> None:

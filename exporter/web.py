@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 
 from exporter.landing import render_landing
 from exporter.service import Exporter
@@ -12,14 +13,23 @@ EXPORTER_KEY: web.AppKey[Exporter] = web.AppKey("exporter", Exporter)
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 
 
-async def metrics_handler(request: web.Request) -> web.Response:
-    exporter = request.app[EXPORTER_KEY]
-    headers = request.headers
-    if exporter.refresh_needed():
-        await exporter.refresh(exporter.scrape_deadline(headers.get(SCRAPE_TIMEOUT_HEADER)))
-    accept = ",".join(headers.getall(hdrs.ACCEPT, ()))
-    rendered = exporter.exposition.for_request(accept, headers.get(hdrs.ACCEPT_ENCODING, ""))
-    return web.Response(body=rendered.body, headers=rendered.headers)
+def metrics_handler(exporter: Exporter) -> Handler:
+    """/metrics for this exporter: a refresh when one is due, then the cached exposition."""
+    exposition = exporter.exposition
+
+    async def metrics(request: web.Request) -> web.Response:
+        headers = request.headers
+        refreshed = exporter.refresh_needed()
+        if refreshed:
+            await exporter.refresh(exporter.scrape_deadline(headers.get(SCRAPE_TIMEOUT_HEADER)))
+        rendered = exposition.for_request(
+            ",".join(headers.getall(hdrs.ACCEPT, ())),
+            headers.get(hdrs.ACCEPT_ENCODING, ""),
+            refreshed=refreshed,
+        )
+        return web.Response(body=rendered.body, headers=rendered.headers)
+
+    return metrics
 
 
 async def landing_handler(request: web.Request) -> web.Response:
@@ -42,7 +52,7 @@ def make_app(exporter: Exporter, web_config: LiveWebConfig | None = None) -> web
     if web_config is not None:
         install_guard(app, web_config)
     app[EXPORTER_KEY] = exporter
-    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/metrics", metrics_handler(exporter))
     app.router.add_get("/", landing_handler)
     app.router.add_get("/healthz", healthz_handler)
     return app

@@ -1,0 +1,269 @@
+"""Benchmark of binance-pm-exporter against the fake Binance on loopback (tests/fake_binance.py),
+with Prometheus' own Accept header, once without and once with gzip:
+
+1. cached-scrape throughput and p50/p99 latency of /metrics under the same load generator as
+   two baselines serving the very same bytes: a static handler in an exporter process (the
+   same stack; ratio goal >= 0.9) and a minimal aiohttp server process;
+2. upstream economy: an HA pair of scrapers plus bursts of concurrent scrapes at one
+   --min-interval (requests must not exceed elapsed/interval + 1);
+3. scaling in assets: cost of one refresh (fetch + parse + render) and of one cached scrape;
+4. memory: resident size after start, after many scrapes, and with 10,000 assets;
+5. start-up: launch to the first served scrape.
+
+Every server runs in its own process, and so does the load generator. Prints Markdown; exits 1
+if a correctness check fails (an answer other than 200, a changed body, more upstream requests
+than the interval allows), never because of a speed figure.
+
+    python bench/bench.py            # a few minutes
+    python bench/bench.py --quick    # seconds: proves the benchmark runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import report  # noqa: E402
+from bench.economy import EconomyResult, economy  # noqa: E402
+from bench.load import GENERATORS, ensure_generator  # noqa: E402
+from bench.loops import LOOPS, installed_loops  # noqa: E402
+from bench.memory import MemoryResult, memory  # noqa: E402
+from bench.procs import CLIENT_CPUS, SERVER_CPUS, pinning, set_pinning  # noqa: E402
+from bench.scaling import ScalingRow, scaling  # noqa: E402
+from bench.startup import StartupResult, startup  # noqa: E402
+from bench.throughput import ThroughputRow, compare  # noqa: E402
+
+ITEMS = ("throughput", "economy", "scaling", "memory", "startup")
+ASSETS = 400
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration: float  # seconds of load per server and encoding, in alternating turns
+    warmup: float  # seconds per server, encoding and pair, not counted
+    pairs: int  # fresh exporter + baseline processes the duration is spread over
+    connections: int
+    economy_seconds: float
+    economy_interval: float
+    burst_size: int
+    memory_warmup: int
+    memory_scrapes: int
+    scaling_sizes: tuple[int, ...]
+    scaling_repeats: int
+    scaling_duration: float
+    startup_runs: int
+
+
+FULL = Settings(
+    duration=9.0,
+    warmup=0.5,
+    pairs=3,
+    connections=16,
+    economy_seconds=120.0,
+    economy_interval=5.0,
+    burst_size=100,
+    memory_warmup=10_000,
+    memory_scrapes=100_000,
+    scaling_sizes=(10, 400, 10_000),
+    scaling_repeats=20,
+    scaling_duration=2.0,
+    startup_runs=5,
+)
+QUICK = Settings(
+    duration=0.2,
+    warmup=0.0,
+    pairs=1,
+    connections=4,
+    economy_seconds=2.0,
+    economy_interval=0.5,
+    burst_size=10,
+    memory_warmup=100,
+    memory_scrapes=200,
+    scaling_sizes=(400,),
+    scaling_repeats=2,
+    scaling_duration=0.2,
+    startup_runs=1,
+)
+
+
+@dataclass
+class Results:
+    throughput: list[ThroughputRow] = dataclasses.field(default_factory=list)
+    economy: list[EconomyResult] = dataclasses.field(default_factory=list)
+    scaling: list[ScalingRow] = dataclasses.field(default_factory=list)
+    memory: MemoryResult | None = None
+    startup: list[StartupResult] = dataclasses.field(default_factory=list)
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def run(
+    settings: Settings, items: Sequence[str], loops: Sequence[str], generator: str
+) -> Results:
+    results = Results()
+    main_loop = loops[-1]  # uvloop when measured: the exporter uses it whenever installed
+    if "throughput" in items:
+        for loop in loops:
+            progress(f"1. throughput, {loop}")
+            results.throughput += await compare(
+                loop,
+                generator,
+                assets=ASSETS,
+                connections=settings.connections,
+                duration=settings.duration,
+                warmup=settings.warmup,
+                pairs=settings.pairs,
+            )
+    if "economy" in items:
+        progress(f"2. upstream economy, {main_loop}, {settings.economy_seconds:g}s")
+        results.economy.append(
+            await economy(
+                main_loop,
+                interval=settings.economy_interval,
+                seconds=settings.economy_seconds,
+                burst_size=settings.burst_size,
+            )
+        )
+    if "scaling" in items:
+        progress(f"3. scaling, {main_loop}")
+        results.scaling = await scaling(
+            main_loop,
+            generator,
+            settings.scaling_sizes,
+            repeats=settings.scaling_repeats,
+            duration=settings.scaling_duration,
+        )
+    if "memory" in items:
+        progress(f"4. memory, {main_loop}, {settings.memory_scrapes:,} scrapes")
+        results.memory = await memory(
+            main_loop, warmup=settings.memory_warmup, scrapes=settings.memory_scrapes
+        )
+    if "startup" in items:
+        for loop in loops:
+            progress(f"5. start-up, {loop}")
+            results.startup.append(await startup(loop, settings.startup_runs))
+    return results
+
+
+def render(results: Results, settings: Settings, generator: str, command: str) -> str:
+    placement = (
+        f"servers pinned to CPU {sorted(SERVER_CPUS)}, load generator to CPU {sorted(CLIENT_CPUS)}"
+        if pinning()
+        else "processes placed by the OS"
+    )
+    parts = [
+        "## Benchmark results",
+        "",
+        report.machine(generator, placement),
+        "",
+        f"Command: `{command}`",
+    ]
+    if results.throughput:
+        parts += ["", report.throughput_table(results.throughput, ASSETS, settings.duration)]
+    if results.economy:
+        parts += ["", report.economy_table(results.economy)]
+    if results.scaling:
+        parts += ["", report.scaling_table(results.scaling)]
+    if results.memory is not None:
+        parts += ["", report.memory_table(results.memory, results.scaling)]
+    if results.startup:
+        parts += ["", report.startup_table(results.startup)]
+    parts += [
+        "",
+        report.verdicts(results.throughput, results.economy, results.scaling, results.memory),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def failures(results: Results) -> list[str]:
+    found = [
+        f"upstream economy broken: {r.upstream_requests} requests in {r.elapsed:.1f}s at "
+        f"--min-interval {r.interval:g} (at most {r.bound}; exporter counted "
+        f"{r.exporter_counted}; {r.non_200} scrapes not 200)"
+        for r in results.economy
+        if not r.ok
+    ]
+    return found
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python bench/bench.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny runs: seconds, not minutes")
+    parser.add_argument(
+        "--load-generator",
+        choices=GENERATORS,
+        default="python",
+        help="python (bench/loadgen.py, default) or wrk (if installed)",
+    )
+    parser.add_argument(
+        "--loops",
+        default=",".join(installed_loops()),
+        help=f"comma-separated event loops to measure, of {','.join(LOOPS)} "
+        "(default: those installed)",
+    )
+    parser.add_argument(
+        "--only", default=",".join(ITEMS), help=f"comma-separated items, of {','.join(ITEMS)}"
+    )
+    parser.add_argument("--economy-seconds", type=float, help="override the economy duration")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the OS place processes (default: servers on the first CPU, load elsewhere)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args(argv)
+    args.items = [item for item in args.only.split(",") if item]
+    args.loop_names = [loop for loop in args.loops.split(",") if loop]
+    for item in args.items:
+        if item not in ITEMS:
+            parser.error(f"unknown item {item!r}")
+    for loop in args.loop_names:
+        if loop not in installed_loops():
+            parser.error(f"event loop {loop!r} is not installed")
+    try:
+        ensure_generator(args.load_generator)
+    except (ValueError, RuntimeError) as exc:
+        parser.error(str(exc))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    set_pinning(not args.no_pin)
+    if args.economy_seconds:
+        settings = dataclasses.replace(settings, economy_seconds=args.economy_seconds)
+    command = "python bench/bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    try:
+        results = asyncio.run(run(settings, args.items, args.loop_names, args.load_generator))
+    except RuntimeError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    print(render(results, settings, args.load_generator, command.strip()), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
+    problems = failures(results)
+    for problem in problems:
+        print(f"bench: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

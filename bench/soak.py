@@ -1,0 +1,510 @@
+"""Soak: the exporter (a real `python -m exporter` process) scraped at a high rate for a long
+time while its upstream flaps through every failure mode. It reports, and checks:
+
+- the exporter's resident memory and open file descriptors stay flat;
+- the upstream never saw a request inside a Retry-After window (429, 418, 503) nor before the
+  next minute after it reported the IP weight nearly spent;
+- nothing was lost: every good response's rates were exported by some scrape, exactly;
+- every scrape was answered (200) with an exposition that parses.
+
+    python bench/soak.py --duration 120
+    python bench/soak.py --duration 15 --json result.json   (what CI runs)
+
+Exit status 0 when every check holds, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+REPO = Path(__file__).resolve().parent.parent
+V1_PATH = "/sapi/v1/portfolio/collateralRate"
+WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
+GENERATION_ASSET = "SOAKGEN"  # its rate is the response's generation / 1e6: which answer it was
+GENERATION_LINE = re.compile(r'binance_pm_collateral_rate\{asset="SOAKGEN"\} (\S+)')
+API_KEY = "soak-test-key"
+ASSETS = (*tuple(f"A{i:03d}" for i in range(60)), "BTC", "ETH", "1000SATS", "币安人生")
+OPENMETRICS = "application/openmetrics-text;version=1.0.0"
+WEIGHT_NEAR_LIMIT = 11500  # above the exporter's 90% of 12000
+START_SECONDS = 20.0
+WARM_UP_SHARE = 0.25
+
+# One cycle of the upstream's behaviour, one entry per request. Every failure is followed by a
+# good answer except the two back-to-back ones, which make the exporter back off.
+CYCLE = (
+    "good",
+    "rate_limited",
+    "good",
+    "auth",
+    "good_with_invalid_entries",
+    "ip_banned",
+    "good",
+    "forbidden",
+    "good",
+    "restricted_location",
+    "good",
+    "server_error",
+    "server_error",
+    "good",
+    "unavailable_retry_after",
+    "good",
+    "timeout",
+    "good",
+    "reset",
+    "good",
+    "not_json",
+    "good",
+    "wrong_shape",
+    "good",
+    "too_large",
+    "good",
+    "weight_near_limit",
+    "good",
+)
+GOOD_MODES = frozenset({"good", "good_with_invalid_entries"})
+
+
+@dataclass
+class Window:
+    """No request may arrive before `until` (monotonic seconds, or wall seconds if `wall`)."""
+
+    since: float
+    until: float
+    wall: bool
+    why: str
+
+
+class FlappingUpstream:
+    def __init__(self, rng: random.Random, timeout: float, max_bytes: int) -> None:
+        self._rng = rng
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._turn = 0
+        self._runner: web.AppRunner | None = None
+        self.requests = 0
+        self.served: Counter[str] = Counter()
+        self.windows: list[Window] = []
+        self.violations: list[str] = []
+        self.good: dict[int, dict[str, float]] = {}
+        self.url = ""
+
+    def _check_windows(self) -> None:
+        mono, wall = time.monotonic(), time.time()
+        for window in self.windows[-8:]:
+            now = wall if window.wall else mono
+            if now < window.until:
+                self.violations.append(
+                    f"request {now - window.since:.3f}s after {window.why}, "
+                    f"{window.until - now:.3f}s too early"
+                )
+
+    def _next_mode(self) -> str:
+        mode = CYCLE[self._turn % len(CYCLE)]
+        self._turn += 1
+        if mode == "weight_near_limit" and time.time() % 60 < 56:
+            return "good"  # only near the end of a minute, so the pause stays a few seconds
+        return mode
+
+    def _rates_body(self, with_invalid: bool) -> bytes:
+        generation = len(self.good) + 1
+        rates = {asset: round(self._rng.uniform(0.05, 1.0), 4) for asset in ASSETS}
+        rates[GENERATION_ASSET] = generation / 1e6
+        self.good[generation] = rates
+        entries: list[dict[str, object]] = [
+            {"asset": asset, "collateralRate": f"{rate:.6f}"} for asset, rate in rates.items()
+        ]
+        if with_invalid:
+            entries += [{"asset": "", "collateralRate": "0.5"}, {"asset": "X", "rate": "1"}]
+        return json.dumps(entries, ensure_ascii=False).encode()
+
+    def _retry_after(self, why: str) -> dict[str, str]:
+        seconds = self._rng.choice((1, 2))
+        now = time.monotonic()
+        self.windows.append(Window(now, now + seconds, False, why))
+        return {"Retry-After": str(seconds)}
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        self._check_windows()
+        mode = self._next_mode()
+        self.served[mode] += 1
+        headers = {WEIGHT_HEADER: str(self._rng.randint(50, 3000))}
+        if mode in GOOD_MODES:
+            body = self._rates_body(mode == "good_with_invalid_entries")
+            return web.Response(body=body, headers=headers, content_type="application/json")
+        if mode == "weight_near_limit":
+            headers[WEIGHT_HEADER] = str(WEIGHT_NEAR_LIMIT)
+            minute_end = (time.time() // 60 + 1) * 60
+            self.windows.append(Window(time.time(), minute_end, True, "IP weight near limit"))
+            body = self._rates_body(False)
+            return web.Response(body=body, headers=headers, content_type="application/json")
+        if mode == "timeout":
+            await asyncio.sleep(self._timeout + 0.5)
+            return web.Response(status=504, headers=headers)
+        if mode == "reset":
+            assert request.transport is not None
+            request.transport.abort()
+            if self.served["reset"] % 2:  # aiohttp's client retries a dropped kept-alive
+                self._turn -= 1  # connection once: drop the retry too
+            return web.Response(status=500)
+        statuses = {
+            "rate_limited": 429,
+            "ip_banned": 418,
+            "auth": 401,
+            "forbidden": 403,
+            "restricted_location": 451,
+            "server_error": 500,
+            "unavailable_retry_after": 503,
+        }
+        if mode in statuses:
+            if mode in ("rate_limited", "ip_banned", "unavailable_retry_after"):
+                headers.update(self._retry_after(f"{mode} Retry-After"))
+            error = json.dumps({"code": -1003 if mode == "rate_limited" else -1, "msg": mode})
+            return web.Response(status=statuses[mode], text=error, headers=headers)
+        if mode == "not_json":
+            return web.Response(text="<html>maintenance</html>", headers=headers)
+        if mode == "wrong_shape":
+            return web.json_response({"data": []}, headers=headers)
+        if mode == "too_large":
+            return web.Response(body=b"[" + b" " * self._max_bytes + b"]", headers=headers)
+        raise AssertionError(mode)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get(V1_PATH, self.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@dataclass
+class ScrapeLog:
+    scrapes: int = 0
+    non_200: int = 0
+    errors: list[str] = field(default_factory=list)
+    parse_failures: list[str] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    mismatches: list[str] = field(default_factory=list)
+    slowest: float = 0.0
+
+
+def exported_rates(text: str, accept: str) -> dict[str, float]:
+    parse = openmetrics_families if accept == OPENMETRICS else text_string_to_metric_families
+    return {
+        sample.labels["asset"]: sample.value
+        for family in parse(text)
+        for sample in family.samples
+        if sample.name == "binance_pm_collateral_rate"
+    }
+
+
+def note_exposition(text: str, accept: str, upstream: FlappingUpstream, log: ScrapeLog) -> None:
+    found = GENERATION_LINE.search(text)
+    full_check = log.scrapes % 50 == 0
+    generation = round(float(found.group(1)) * 1e6) if found else None
+    if generation is not None and generation not in log.seen:
+        full_check = True
+    if not full_check:
+        return
+    try:
+        rates = exported_rates(text, accept)
+    except ValueError as exc:
+        log.parse_failures.append(f"{type(exc).__name__}: {exc}")
+        return
+    if generation is not None and generation not in log.seen:
+        log.seen.add(generation)
+        if rates != upstream.good[generation]:
+            log.mismatches.append(f"generation {generation}: exported rates differ")
+
+
+async def scrape_loop(
+    url: str, upstream: FlappingUpstream, log: ScrapeLog, until: float, worker: int
+) -> None:
+    accepts = ("text/plain", OPENMETRICS)
+    async with aiohttp.ClientSession() as session:
+        turn = worker
+        while time.monotonic() < until:
+            turn += 1
+            accept = accepts[turn % 2]
+            path = "/metrics" if turn % 20 else ("/", "/healthz")[turn % 40 // 20]
+            started = time.monotonic()
+            try:
+                async with session.get(url + path, headers={"Accept": accept}) as response:
+                    text = await response.text()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.errors.append(f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.05)
+                continue
+            log.slowest = max(log.slowest, time.monotonic() - started)
+            if status != 200:
+                log.non_200 += 1
+            elif path == "/metrics":
+                log.scrapes += 1
+                note_exposition(text, accept, upstream, log)
+
+
+@dataclass
+class Sample:
+    at: float
+    rss_kib: int
+    fds: int
+
+
+def sample_process(pid: int, started: float) -> Sample:
+    rss = 0
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+    return Sample(time.monotonic() - started, rss, len(os.listdir(f"/proc/{pid}/fd")))
+
+
+async def sample_loop(pid: int, started: float, samples: list[Sample], until: float) -> None:
+    while time.monotonic() < until:
+        with contextlib.suppress(OSError):
+            samples.append(sample_process(pid, started))
+        await asyncio.sleep(0.5)
+
+
+@dataclass
+class Result:
+    duration: float
+    scrapes: int
+    scrapes_per_second: float
+    slowest_scrape_seconds: float
+    upstream_requests: int
+    served: dict[str, int]
+    good_responses: int
+    good_responses_exported: int
+    lost_generations: list[int]
+    rate_mismatches: list[str]
+    retry_after_violations: list[str]
+    scrape_errors: list[str]
+    non_200: int
+    parse_failures: list[str]
+    rss_mib: dict[str, float]
+    fds: dict[str, int]
+    exporter_errors: list[str]
+    exit_code: int | None
+    checks: dict[str, bool]
+
+    @property
+    def ok(self) -> bool:
+        return all(self.checks.values())
+
+
+def memory_figures(samples: list[Sample]) -> tuple[dict[str, float], dict[str, int], bool, bool]:
+    """RSS and fd figures; flat means the last quarter is no higher than the second quarter
+    (after warm-up) by more than 4 MiB or 5% (RSS) or the upstream connection pool (fds)."""
+    steady = samples[int(len(samples) * WARM_UP_SHARE) :] or samples
+    half = len(steady) // 2
+    early, late = steady[: max(half, 1)], steady[half:] or steady
+    rss_early = statistics.median(s.rss_kib for s in early) / 1024
+    rss_late = statistics.median(s.rss_kib for s in late) / 1024
+    rss = {
+        "start": samples[0].rss_kib / 1024,
+        "steady_early_median": round(rss_early, 1),
+        "steady_late_median": round(rss_late, 1),
+        "max": round(max(s.rss_kib for s in samples) / 1024, 1),
+        "growth": round(rss_late - rss_early, 1),
+    }
+    fds = {
+        "start": samples[0].fds,
+        "steady_early_max": max(s.fds for s in early),
+        "steady_late_max": max(s.fds for s in late),
+        "max": max(s.fds for s in samples),
+    }
+    rss_flat = rss_late - rss_early <= max(4.0, rss_early * 0.05)
+    fds_flat = fds["steady_late_max"] <= fds["steady_early_max"] + 8
+    return rss, fds, rss_flat, fds_flat
+
+
+async def start_exporter(
+    upstream_url: str, args: argparse.Namespace
+) -> tuple[asyncio.subprocess.Process, str, list[str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "exporter",
+        "--listen-address",
+        "127.0.0.1:0",
+        "--api-base-url",
+        upstream_url,
+        "--min-interval",
+        str(args.min_interval),
+        "--timeout",
+        str(args.timeout),
+        "--max-response-bytes",
+        str(args.max_bytes),
+        "--log-format",
+        "json",
+        "--log-level",
+        "info",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env={**os.environ, "BINANCE_API_KEY": API_KEY},
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        line = await asyncio.wait_for(process.stderr.readline(), START_SECONDS)
+        if not line:
+            break
+        lines.append(line.decode("utf-8", "replace"))
+        found = re.search(r"listening on (127\.0\.0\.1:\d+)", lines[-1])
+        if found:
+            return process, f"http://{found.group(1)}", lines
+    process.kill()
+    raise SystemExit("the exporter did not start:\n" + "".join(lines))
+
+
+async def drain(stream: asyncio.StreamReader, into: list[str]) -> None:
+    while line := await stream.readline():
+        into.append(line.decode("utf-8", "replace"))
+
+
+def errors_in(log_lines: list[str]) -> list[str]:
+    found = []
+    for line in log_lines:
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                found.append(str(entry.get("msg"))[:300])
+    return found
+
+
+async def soak(args: argparse.Namespace) -> Result:
+    rng = random.Random(args.seed)
+    upstream = FlappingUpstream(rng, args.timeout, args.max_bytes)
+    await upstream.start()
+    process, url, log_lines = await start_exporter(upstream.url, args)
+    assert process.stderr is not None
+    drainer = asyncio.create_task(drain(process.stderr, log_lines))
+    started = time.monotonic()
+    until = started + args.duration
+    log = ScrapeLog()
+    samples: list[Sample] = []
+    exit_code: int | None = None
+    try:
+        await asyncio.gather(
+            sample_loop(process.pid, started, samples, until),
+            *(scrape_loop(url, upstream, log, until, n) for n in range(args.scrapers)),
+        )
+        # One last scrape, after the flapping: the latest good rates must be there too.
+        await scrape_loop(url, upstream, log, time.monotonic() + 0.01, 0)
+        samples.append(sample_process(process.pid, started))
+    finally:
+        elapsed = time.monotonic() - started
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                exit_code = await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drainer, 5)
+        await upstream.stop()
+
+    rss, fds, rss_flat, fds_flat = memory_figures(samples)
+    lost = sorted(set(upstream.good) - log.seen)
+    exporter_errors = errors_in(log_lines)
+    failure_modes = set(CYCLE) - GOOD_MODES - {"weight_near_limit"}
+    checks = {
+        "every_failure_mode_served": failure_modes <= set(upstream.served),
+        "rss_flat": rss_flat,
+        "fds_flat": fds_flat,
+        "no_request_inside_retry_after": not upstream.violations,
+        "nothing_lost": not lost and not log.mismatches and bool(upstream.good),
+        "every_scrape_answered": not log.errors and not log.non_200 and log.scrapes > 0,
+        "every_exposition_parsed": not log.parse_failures,
+        "no_error_logged": not exporter_errors,
+        "clean_exit": exit_code == 0,
+    }
+    return Result(
+        duration=round(elapsed, 1),
+        scrapes=log.scrapes,
+        scrapes_per_second=round(log.scrapes / elapsed, 1),
+        slowest_scrape_seconds=round(log.slowest, 3),
+        upstream_requests=upstream.requests,
+        served=dict(sorted(upstream.served.items())),
+        good_responses=len(upstream.good),
+        good_responses_exported=len(log.seen & set(upstream.good)),
+        lost_generations=lost,
+        rate_mismatches=log.mismatches[:10],
+        retry_after_violations=upstream.violations[:10],
+        scrape_errors=log.errors[:10],
+        non_200=log.non_200,
+        parse_failures=log.parse_failures[:10],
+        rss_mib=rss,
+        fds=fds,
+        exporter_errors=exporter_errors[:10],
+        exit_code=exit_code,
+        checks=checks,
+    )
+
+
+def report(result: Result, out: Callable[[str], None] = print) -> None:
+    out(f"soak: {result.duration}s, {result.scrapes} scrapes ({result.scrapes_per_second}/s)")
+    out(f"  slowest scrape: {result.slowest_scrape_seconds}s")
+    out(f"  upstream requests: {result.upstream_requests}; served: {result.served}")
+    out(
+        f"  good responses: {result.good_responses}, exported: "
+        f"{result.good_responses_exported}, lost: {len(result.lost_generations)}"
+    )
+    out(f"  RSS MiB: {result.rss_mib}")
+    out(f"  open fds: {result.fds}")
+    out(f"  Retry-After violations: {len(result.retry_after_violations)}")
+    for name, passed in result.checks.items():
+        out(f"  [{'ok' if passed else 'FAIL'}] {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds (default 120)")
+    parser.add_argument("--scrapers", type=int, default=8, help="concurrent scrapers (8)")
+    parser.add_argument("--min-interval", type=float, default=0.05, help="exporter's (0.05)")
+    parser.add_argument("--timeout", type=float, default=0.5, help="exporter's (0.5)")
+    parser.add_argument("--max-bytes", type=int, default=65536, help="response cap (65536)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the result here as JSON")
+    args = parser.parse_args(argv)
+    result = asyncio.run(soak(args))
+    report(result)
+    if args.json is not None:
+        args.json.write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Item 1: cached-scrape throughput and latency of the exporter's /metrics against a bare
+aiohttp handler serving the very same bytes, under the same load generator."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import aiohttp
+
+from bench.load import LoadResult, combine, drive
+from bench.procs import (
+    Exposition,
+    enter_together,
+    rss_bytes,
+    running_baseline,
+    running_exporter,
+)
+from bench.upstream import exporter_flags, prometheus_headers, start_upstream
+
+ENCODINGS = ("identity", "gzip")
+CACHED = "86400"  # --min-interval: every measured scrape is served from the cache
+
+
+@dataclass(frozen=True)
+class ThroughputRow:
+    """One encoding on one event loop: the exporter against two baselines serving its bytes,
+    `static` (the exporter's own process, /metrics reduced to returning bytes) and `bare` (a
+    minimal aiohttp server process)."""
+
+    loop: str
+    encoding: str
+    body_bytes: int
+    connections: int
+    pairs: int
+    bare: LoadResult
+    static: LoadResult
+    exporter: LoadResult
+    exporter_rss: int
+
+    @property
+    def ratio(self) -> float:
+        """Throughput against the static baseline: the cost of the exporter's scrape path."""
+        return self.exporter.rps / self.static.rps
+
+    @property
+    def bare_ratio(self) -> float:
+        return self.exporter.rps / self.bare.rps
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Static baseline's CPU per scrape over the exporter's: 1.0 = no work of its own."""
+        return self.static.cpu_us_per_request / self.exporter.cpu_us_per_request
+
+
+async def fetch_exposition(url: str) -> Exposition:
+    """The exporter's exposition as Prometheus receives it, identity and gzip."""
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        async with session.get(url, headers=prometheus_headers(gzip=False)) as resp:
+            identity = await resp.read()
+            content_type = resp.headers["Content-Type"]
+            if resp.status != 200 or "Content-Encoding" in resp.headers:
+                raise RuntimeError(f"unexpected answer to the identity scrape: {resp.status}")
+        async with session.get(url, headers=prometheus_headers(gzip=True)) as resp:
+            gzipped = await resp.read()
+            if resp.status != 200 or resp.headers.get("Content-Encoding") != "gzip":
+                raise RuntimeError(f"unexpected answer to the gzip scrape: {resp.status}")
+    return Exposition(identity, gzipped, content_type)
+
+
+def check(name: str, load: LoadResult, expected_length: int | None) -> None:
+    """No answer but 200, and (when known) the same body length all along."""
+    if load.non_200:
+        raise RuntimeError(f"{name}: {load.non_200} answers were not 200")
+    if expected_length is None:
+        expected_length = load.body_lengths[0] if load.body_lengths else 0
+    if load.body_lengths and load.body_lengths != (expected_length,):
+        raise RuntimeError(
+            f"{name}: bodies of {load.body_lengths} bytes, not {expected_length}: "
+            "the exposition changed during the run"
+        )
+
+
+@dataclass
+class PairRun:
+    """One set of processes (exporter, static baseline, bare baseline), both encodings."""
+
+    body_bytes: dict[str, int]
+    loads: dict[str, list[LoadResult]]  # encoding -> [bare, static, exporter]
+    exporter_rss: int
+
+
+async def run_pair(
+    loop: str,
+    generator: str,
+    flags: list[str],
+    *,
+    encodings: tuple[str, ...],
+    connections: int,
+    duration: float,
+    warmup: float,
+) -> PairRun:
+    async with AsyncExitStack() as stack:
+        exp, static = await enter_together(
+            stack, [running_exporter(loop, flags), running_exporter(loop, flags, static=True)]
+        )
+        exposition = await fetch_exposition(exp.url)
+        await fetch_exposition(static.url)
+        async with running_baseline(loop, exposition) as bare:
+            run = PairRun({}, {}, 0)
+            for encoding in encodings:
+                gzip = encoding == "gzip"
+                length = len(exposition.gzipped if gzip else exposition.identity)
+                servers = [bare, static, exp]
+                loads = await drive(
+                    generator,
+                    servers,
+                    prometheus_headers(gzip),
+                    connections=connections,
+                    duration=duration,
+                    warmup=warmup,
+                )
+                for server, load in zip(servers, loads, strict=True):
+                    check(server.name, load, length if server is not static else None)
+                run.body_bytes[encoding] = length
+                run.loads[encoding] = loads
+            run.exporter_rss = rss_bytes(exp.pid)
+    return run
+
+
+async def compare(
+    loop: str,
+    generator: str,
+    *,
+    assets: int,
+    connections: int,
+    duration: float,
+    warmup: float,
+    pairs: int = 1,
+    encodings: tuple[str, ...] = ENCODINGS,
+) -> list[ThroughputRow]:
+    """The exporter (after its one upstream request) and the baselines serving its bytes, under
+    load in alternating turns for `duration` seconds each per encoding, split over `pairs`
+    fresh sets of processes: how fast a given process runs varies by several percent from
+    one start to the next, and more sets average that out."""
+    fake = await start_upstream(assets)
+    try:
+        flags = exporter_flags(fake, "--min-interval", CACHED)
+        runs = [
+            await run_pair(
+                loop,
+                generator,
+                flags,
+                encodings=encodings,
+                connections=connections,
+                duration=duration / pairs,
+                warmup=warmup,
+            )
+            for _ in range(pairs)
+        ]
+        if fake.count() != 2 * pairs:
+            raise RuntimeError(f"{fake.count()} upstream requests for {2 * pairs} exporters")
+    finally:
+        await fake.stop()
+    rows = []
+    for encoding in encodings:
+        bare, static, exporter = (
+            combine([run.loads[encoding][i] for run in runs]) for i in range(3)
+        )
+        rows.append(
+            ThroughputRow(
+                loop=loop,
+                encoding=encoding,
+                body_bytes=runs[0].body_bytes[encoding],
+                connections=connections,
+                pairs=pairs,
+                bare=bare,
+                static=static,
+                exporter=exporter,
+                exporter_rss=runs[-1].exporter_rss,
+            )
+        )
+    return rows

@@ -1,0 +1,43 @@
+"""The benchmark (bench/bench.py) stays runnable: its --quick mode, run as a user would, finishes
+with exit status 0 and reports every item. No speed figure is asserted here: the quick mode's
+runs are too short to mean anything, and speed belongs to the benchmark, not to the tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.process import REPO
+
+ITEMS = (
+    "### 1. Cached scrape",
+    "### 2. Upstream economy",
+    "### 3. Scaling in assets",
+    "### 4. Memory",
+    "### 5. Start-up",
+    "### Verdict",
+)
+
+
+def test_quick_benchmark_runs_and_reports_every_item(tmp_path: Path) -> None:
+    raw = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "bench/bench.py", "--quick", "--loops", "asyncio", "--json", str(raw)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for heading in ITEMS:
+        assert heading in result.stdout
+    assert "never more than one upstream request per interval: yes" in result.stdout
+    results = json.loads(raw.read_text())
+    (economy,) = results["economy"]
+    assert economy["non_200"] == 0
+    assert 1 <= economy["upstream_requests"] == economy["exporter_counted"]
+    assert results["memory"]["scrapes"] > 0
+    assert all(row["exporter"]["non_200"] == 0 for row in results["throughput"])
