@@ -7,7 +7,6 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -30,7 +29,6 @@ FAILOVER_REASONS = frozenset({Reason.TIMEOUT, Reason.CONNECTION, Reason.SERVER_E
 class UpstreamResponse:
     body: bytes
     used_weight: int | None
-    host: str
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -107,12 +105,10 @@ class BinanceClient:
             self._host_index = (self._host_index + 1) % len(self._base_urls)
             log.warning("%s failed: the next requests go to %s", failed, self.current_base_url)
 
-    async def get(
-        self, path: str, timeout: float, query: str = "", headers: Mapping[str, str] | None = None
-    ) -> UpstreamResponse:
+    async def get(self, path: str, timeout: float, query: str = "") -> UpstreamResponse:
         base_url = self.current_base_url
         try:
-            return await self._get(base_url, path, query, timeout, headers or {})
+            return await self._get(base_url, path, query, timeout)
         except UpstreamFault as fault:
             # Requests to one host fail together: only the first failure moves on.
             failed_over = self.current_base_url != base_url
@@ -120,29 +116,25 @@ class BinanceClient:
                 self._fail_over()
             raise
 
-    async def _get(
-        self, base_url: str, path: str, query: str, timeout: float, extra: Mapping[str, str]
-    ) -> UpstreamResponse:
+    async def _get(self, base_url: str, path: str, query: str, timeout: float) -> UpstreamResponse:
         url = f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
-        headers = {"Accept": "application/json", **extra}
+        headers = {"Accept": "application/json"}
         if self._api_key:
             headers[API_KEY_HEADER] = self._api_key
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                     used_weight = parse_used_weight(resp.headers.get(USED_WEIGHT_HEADER))
-                    body = self._without_key(await self._read_capped(resp, used_weight))
+                    body = self._redacted(await self._read_capped(resp, used_weight), query)
                     if resp.status != 200:
                         raise self._status_fault(resp, body, used_weight)
-                    return UpstreamResponse(body, used_weight, base_url)
+                    return UpstreamResponse(body, used_weight)
         except TimeoutError:
             raise UpstreamFault(
                 Reason.TIMEOUT, f"no complete answer within {timeout:g}s from {base_url}"
             ) from None
         except aiohttp.ClientResponseError as exc:
-            said = str(exc.message)
-            if self._api_key:
-                said = said.replace(self._api_key, REDACTED.decode())
+            said = self._redacted(str(exc.message).encode(), query).decode()
             raise UpstreamFault(
                 Reason.INVALID_RESPONSE, f"malformed HTTP response from {base_url}: {said}"
             ) from None
@@ -152,13 +144,14 @@ class BinanceClient:
                 Reason.CONNECTION, f"{type(exc).__name__} talking to {base_url}: {said}"
             ) from None
 
-    def _without_key(self, data: bytes) -> bytes:
-        """The upstream, or a proxy on the way, may echo the key back: it is blanked out here,
-        before an excerpt (too short for the log's masking to recognise) reaches a log line,
-        the landing page or a label value."""
-        if not self._api_key:
-            return data
-        return data.replace(self._api_key.encode(), REDACTED)
+    def _redacted(self, data: bytes, query: str) -> bytes:
+        """The upstream, or a proxy on the way, may echo the key or the signed query back: they
+        are blanked out here, before an excerpt (too short for the log's masking to recognise)
+        reaches a log line, the landing page or a label value."""
+        for secret in (self._api_key, query):
+            if secret:
+                data = data.replace(secret.encode(), REDACTED)
+        return data
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, used_weight: int | None) -> bytes:
         declared = resp.content_length

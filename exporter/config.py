@@ -341,6 +341,8 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
         urls = tuple(parse_base_url(u, "BINANCE_API_BASE_URL") for u in raw if u.strip())
     else:
         urls = (DEFAULT_BASE_URL,)
+    if not urls:
+        raise ConfigError("BINANCE_API_BASE_URL: no URL in it")
 
     value, source = _pick(args.min_interval, env, "min-interval", "30")
     min_interval = parse_seconds(value, source, allow_zero=True)
@@ -348,6 +350,11 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
     timeout = parse_seconds(value, source, allow_zero=False)
     value, source = _pick(args.max_stale, env, "max-stale", "300")
     max_stale = parse_seconds(value, source, allow_zero=True)
+    if max_stale < min_interval:
+        raise ConfigError(
+            f"{source}: {max_stale:g}s is shorter than --min-interval ({min_interval:g}s): "
+            "the rates would vanish between two requests"
+        )
     value, source = _pick(
         args.max_response_bytes, env, "max-response-bytes", str(DEFAULT_MAX_RESPONSE_BYTES)
     )

@@ -83,10 +83,6 @@ class ExpositionCache:
             self._rendered.clear()
             self._by_request.clear()
 
-    def render(self, accept: str, want_gzip: bool) -> Rendered:
-        self._check_version()
-        return self._render(accept, want_gzip)
-
     def _render(self, accept: str, want_gzip: bool) -> Rendered:
         encoder, content_type = self._encoder(accept)
         key = (content_type, want_gzip)

@@ -74,7 +74,7 @@ class UpstreamFault(Exception):
 
 
 def classify_status(status: int, code: int | None) -> Reason:
-    """The reason for a non-2xx HTTP answer, given its status and Binance's error code if any."""
+    """The reason for an answer other than 200, given its status and Binance's error code."""
     if status == 429:
         return Reason.RATE_LIMITED
     if status == 418:
@@ -87,7 +87,9 @@ def classify_status(status: int, code: int | None) -> Reason:
         return Reason.RESTRICTED_LOCATION
     if status >= 500:
         return Reason.SERVER_ERROR
-    return Reason.CLIENT_ERROR
+    if status >= 400:
+        return Reason.CLIENT_ERROR
+    return Reason.INVALID_RESPONSE  # 1xx/2xx/3xx other than 200: not the answer asked for
 
 
 def is_rate_limit(reason: Reason) -> bool:

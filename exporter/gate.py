@@ -30,6 +30,11 @@ IP_WEIGHT_LIMIT = 12000
 IP_WEIGHT_SAFETY = 0.9  # stop at 90% of the budget: other programs on this IP share it
 
 
+class Deferred(Exception):
+    """Raised by a fetch that stopped before its main request because the IP budget closed
+    meanwhile (a 429/418 on another endpoint): no error of its own, it waits for the budget."""
+
+
 @dataclass(frozen=True)
 class Fetched(Generic[PayloadT]):
     payload: PayloadT
@@ -49,7 +54,6 @@ class IpBudget:
         self._wall = wall
         self.not_before = 0.0
         self.used_weight: int | None = None
-        self.blocked_reason = ""
 
     def is_open(self) -> bool:
         return self._clock() >= self.not_before
@@ -58,7 +62,6 @@ class IpBudget:
         until = self._clock() + seconds
         if until > self.not_before:
             self.not_before = until
-            self.blocked_reason = why
             log.warning("upstream requests paused for %.0fs: %s", seconds, why)
 
     def note_weight(self, used_weight: int | None) -> None:
@@ -162,18 +165,21 @@ class RefreshGate(Generic[PayloadT]):
             fetched = await self._fetch(self._timeout)
         except UpstreamFault as fault:
             self._record_failure(fault, started, started_wall)
+        except Deferred:
+            log.debug("%s request deferred: upstream requests are paused", self.name)
+            self.next_allowed = max(started + self._min_interval, self._budget.not_before)
         except Exception as exc:  # a bug must not stop the exporter: count it, log it, go on
             log.exception("unexpected error during the %s request", self.name)
             bug = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
             self._record_failure(bug, started, started_wall)
         else:
-            self._record_success(fetched, started, started_wall)
+            self._record_success(fetched, started)
         finally:
             self.stats.latency.observe(self._clock() - started)
             self.generation += 1
             self._inflight = None
 
-    def _record_success(self, fetched: Fetched[PayloadT], started: float, wall: float) -> None:
+    def _record_success(self, fetched: Fetched[PayloadT], started: float) -> None:
         self.stats.invalid_entries += fetched.invalid_entries
         self._budget.note_weight(fetched.used_weight)
         if not self.snapshot.up:
@@ -191,8 +197,9 @@ class RefreshGate(Generic[PayloadT]):
             self._last_invalid_entries = fetched.invalid_entries
         self.failures = 0
         self.next_allowed = started + self._min_interval
+        done = self._wall()
         self.snapshot = Snapshot(
-            payload=fetched.payload, last_success=wall, last_attempt=wall, up=True
+            payload=fetched.payload, last_success=done, last_attempt=done, up=True
         )
 
     def _record_failure(self, fault: UpstreamFault, started: float, wall: float) -> None:
@@ -203,7 +210,10 @@ class RefreshGate(Generic[PayloadT]):
         if fault.retry_after is not None:
             if is_rate_limit(fault.reason):
                 self._budget.block_for(fault.retry_after, f"Retry-After of {fault.describe()}")
-            delay = max(delay, self._clock() - started + fault.retry_after)
+                wait = fault.retry_after
+            else:  # e.g. a 503 maintenance page: a hint, bounded like any backoff
+                wait = min(fault.retry_after, BACKOFF_CAP_SECONDS)
+            delay = max(delay, self._clock() - started + wait)
         self.next_allowed = started + delay
         if self.snapshot.up or self.snapshot.last_attempt is None:
             log.warning("%s: upstream request failed: %s", self.name, fault.describe())

@@ -51,9 +51,10 @@ class Listener:
         self._site = site
         self._ssl_context = ssl_context
 
-    async def restart(self, config: WebConfig) -> None:
+    async def restart(self, config: WebConfig) -> bool:
         """Re-open the socket with the new TLS settings; connections already open finish on
-        the old ones. If the new socket cannot be opened, the old settings are restored."""
+        the old ones. If the new socket cannot be opened, the old settings are restored and
+        False is returned."""
         async with self._lock:
             old_context = self._ssl_context
             if self._site is not None:
@@ -63,8 +64,9 @@ class Listener:
             except OSError as exc:
                 log.error("cannot re-open the listening socket with the new TLS settings: %s", exc)
                 await self.start(old_context)
-                return
+                return False
             log.info("listening socket re-opened: TLS %s", "on" if self.tls else "off")
+            return True
 
 
 @asynccontextmanager

@@ -50,7 +50,7 @@ class Exporter:
             self.tiers = RefreshGate(
                 "v2",
                 tiered_collateral_rates_v2(
-                    client, self.clock, config.api_secret, config.recv_window
+                    client, self.clock, config.api_secret, config.recv_window, self.budget
                 ),
                 budget=self.budget,
                 min_interval=config.min_interval,

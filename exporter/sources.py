@@ -10,7 +10,7 @@ from typing import TypeVar
 from exporter.binance import BinanceClient, UpstreamResponse
 from exporter.clock import ServerClock
 from exporter.faults import UpstreamFault, is_rate_limit
-from exporter.gate import Fetched
+from exporter.gate import Deferred, Fetched, IpBudget
 from exporter.parse import ParsedRates, parse_collateral_rates
 from exporter.parse_tiers import ParsedTiers, parse_tiered_rates
 from exporter.signing import signed_query
@@ -37,16 +37,19 @@ def collateral_rates_v1(
 
 
 def tiered_collateral_rates_v2(
-    client: BinanceClient, clock: ServerClock, secret: str, recv_window: int
+    client: BinanceClient, clock: ServerClock, secret: str, recv_window: int, budget: IpBudget
 ) -> Callable[[float], Awaitable[Fetched[ParsedTiers]]]:
     """The signed v2 request. Binance's clock is learned first when it is not known yet or a
     -1021 said it drifted; a failure to learn it (other than a rate limit, which stops
-    everything) does not stop the request, which is then signed with the last known offset."""
+    everything) does not stop the request, which is then signed with the last known offset.
+    If a rate limit closed the IP budget while the clock was asked, the request is deferred."""
 
     async def fetch(timeout: float) -> Fetched[ParsedTiers]:
         started = time.monotonic()
         if clock.stale:
             await _learn_clock(clock, timeout * CLOCK_SHARE_OF_TIMEOUT)
+            if not budget.is_open():
+                raise Deferred
         remaining = max(timeout - (time.monotonic() - started), timeout * CLOCK_SHARE_OF_TIMEOUT)
         query = signed_query({"timestamp": clock.timestamp_ms(), "recvWindow": recv_window}, secret)
         try:

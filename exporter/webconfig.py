@@ -413,6 +413,8 @@ def load_web_config(path: Path, source: str = "--web-config-file") -> WebConfig:
         headers = _headers(top.get("http_server_config"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source} {str(path)!r}: {_yaml_error(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{source} {str(path)!r}: nested too deeply to be a web config") from None
     except _Problem as exc:
         raise ConfigError(f"{source} {str(path)!r}: {exc}") from None
     watched: tuple[Path, ...] = (path,)

@@ -20,7 +20,7 @@ log = logging.getLogger("exporter.webconfig")
 
 POLL_SECONDS = 2.0
 REALM = "binance-pm-exporter"
-TlsChanged = Callable[[WebConfig], Awaitable[None]]
+TlsChanged = Callable[[WebConfig], Awaitable[bool]]
 
 
 class LiveWebConfig:
@@ -29,7 +29,6 @@ class LiveWebConfig:
         self.current = initial
         self.auth = BasicAuthVerifier()
         self.poll_seconds = poll_seconds
-        self.reloads = 0
         self.on_tls_change: TlsChanged | None = None
         self._seen = initial.signature
         self._lock = asyncio.Lock()
@@ -47,10 +46,12 @@ class LiveWebConfig:
                 return False
             old, self.current = self.current, new
             self._seen = new.signature
-            self.reloads += 1
+            serve_tls = self.on_tls_change
+            if new.tls != old.tls and serve_tls is not None and not await serve_tls(new):
+                self.current = old
+                log.error("web config not reloaded (%s): its TLS could not be served", why)
+                return False
             log.info("web config reloaded (%s)", why)
-            if new.tls != old.tls and self.on_tls_change is not None:
-                await self.on_tls_change(new)
             return True
 
     async def reload_if_changed(self) -> bool:

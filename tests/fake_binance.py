@@ -35,6 +35,7 @@ class Reply:
     reset: bool = False
     stream_bytes: int = 0
     used_weight: int | None = None
+    echo_request: bool = False  # the body is a firewall page quoting the request line back
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class RecordedRequest:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     at: float
+    query_string: str = ""
 
 
 def error_body(code: int, msg: str) -> bytes:
@@ -170,7 +172,13 @@ class FakeBinance:
 
     def _record(self, request: web.Request) -> None:
         self.requests.append(
-            RecordedRequest(request.path, dict(request.query), dict(request.headers), time.time())
+            RecordedRequest(
+                request.path,
+                dict(request.query),
+                dict(request.headers),
+                time.time(),
+                request.query_string,
+            )
         )
 
     async def _answer(
@@ -199,7 +207,9 @@ class FakeBinance:
             await response.write_eof()
             return response
         body = reply.body
-        if body is None:
+        if reply.echo_request:
+            body = f"<html>Request blocked: GET {request.path_qs}</html>".encode()
+        elif body is None:
             assert callable(default_body)
             body = default_body()
         headers.setdefault("Content-Type", "application/json;charset=UTF-8")

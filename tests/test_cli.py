@@ -88,6 +88,8 @@ def test_logs_state_changes_not_scrapes_in_json() -> None:
         (["--demo", "--log-format", "xml"], {}, "--log-format"),
         (["--demo", "--web-config-file", "/nonexistent/web.yml"], {}, "--web-config-file"),
         ([], {"BINANCE_PM_DEMO": "maybe"}, "BINANCE_PM_DEMO"),
+        (["--api-key", "k"], {"BINANCE_API_BASE_URL": " , "}, "BINANCE_API_BASE_URL"),
+        (["--demo", "--min-interval", "60", "--max-stale", "30"], {}, "--max-stale"),
     ],
 )
 def test_bad_configuration_exits_with_one_clear_line(

@@ -62,6 +62,11 @@ CASES: dict[str, tuple[Reply, str]] = {
     "503 html": (Reply(status=503, body=b"<html>Service Unavailable</html>"), "server_error"),
     "400 other": (Reply(status=400, body=error_body(-1121, "Invalid symbol.")), "client_error"),
     "404": (Reply(status=404, body=b"Not Found"), "client_error"),
+    "204 no content": (Reply(status=204, body=b""), "invalid_response"),
+    "302 redirect": (
+        Reply(status=302, headers={"Location": "https://example.invalid/"}),
+        "invalid_response",
+    ),
     "200 html": (
         Reply(
             body=b"<!DOCTYPE html><html>maintenance</html>", headers={"Content-Type": "text/html"}

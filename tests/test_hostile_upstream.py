@@ -210,7 +210,7 @@ MALFORMED_ANSWERS = [
     (b"HTTP/1.1 999 What\r\nContent-Length: 2\r\n\r\n{}", "server_error"),
     (
         b"HTTP/1.1 301 Moved\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n",
-        "client_error",
+        "invalid_response",
     ),
     (
         b"HTTP/1.1 200 OK\r\nX-SAPI-USED-IP-WEIGHT-1M: \xff\r\nContent-Length: 2\r\n\r\n[]",

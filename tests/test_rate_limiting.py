@@ -97,6 +97,16 @@ async def test_consecutive_failures_back_off(
     assert running.exporter.v1.failures == 2
 
 
+async def test_retry_after_of_a_server_error_is_bounded_like_backoff(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    running = await start_exporter("--min-interval", "0")
+    fake.enqueue(Reply(status=503, headers={"Retry-After": "86400"}))
+    await running.scrape()
+    assert 250 <= running.exporter.v1.seconds_until_due() <= 300
+    assert running.exporter.budget.is_open(), "a 503 does not pause the other endpoints"
+
+
 async def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
     from exporter.gate import BACKOFF_CAP_SECONDS, BackoffPolicy
 

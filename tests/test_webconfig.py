@@ -144,6 +144,7 @@ BAD_FILES = [
     ("basic_auth_users:\n  'a:b': x\n", "must be non-empty, printable, without ':'"),
     ("basic_auth_users:\n  alice: [1, 2]\n", "basic_auth_users.alice: must be a bcrypt hash"),
     (f"basic_auth_users:\n  alice: {HASH.replace('$04$', '$99$')}\n", "cost must be 4..31"),
+    ("[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
 ]
 
 
