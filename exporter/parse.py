@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from exporter.faults import Reason, UpstreamFault
+
+ValueT = TypeVar("ValueT")
 
 
 @dataclass(frozen=True)
@@ -71,38 +73,47 @@ def valid_asset(value: object) -> str | None:
     return asset
 
 
-def parse_collateral_rates(body: bytes) -> ParsedRates:
-    """Validate a v1 `/sapi/v1/portfolio/collateralRate` body: a JSON array of
-    `{"asset": ..., "collateralRate": ...}`. Unknown fields are ignored. An asset seen twice is
-    invalid everywhere it appears, since neither value can be trusted over the other. A response
-    with no valid entry at all is a fault, so that the last good rates stay exported."""
+def entries_by_asset(
+    body: bytes, field: str, read: Callable[[object], ValueT | None]
+) -> tuple[dict[str, ValueT], int, int]:
+    """The entries of a JSON array of `{"asset": ..., field: ...}` objects: each asset's value
+    as `read` makes it, how many entries were skipped, and how many there were. An asset seen
+    twice is skipped everywhere it appears, since neither value can be trusted over the other."""
     document = decode_json(body)
     if not isinstance(document, list):
         raise UpstreamFault(
             Reason.INVALID_RESPONSE,
             f"expected a JSON array of assets, got {type(document).__name__}",
         )
-    valid: list[tuple[str, float]] = []
+    readable: list[tuple[str, ValueT]] = []
     occurrences: dict[str, int] = {}
     invalid = 0
     for entry in document:
         asset = valid_asset(entry.get("asset")) if isinstance(entry, dict) else None
-        rate = parse_rate(entry.get("collateralRate")) if isinstance(entry, dict) else None
+        value = read(entry.get(field)) if isinstance(entry, dict) else None
         if asset is not None:
             occurrences[asset] = occurrences.get(asset, 0) + 1
-        if asset is None or rate is None:
+        if asset is None or value is None:
             invalid += 1
         else:
-            valid.append((asset, rate))
-    rates: dict[str, float] = {}
-    for asset, rate in valid:
+            readable.append((asset, value))
+    values: dict[str, ValueT] = {}
+    for asset, value in readable:
         if occurrences[asset] > 1:
             invalid += 1
         else:
-            rates[asset] = rate
+            values[asset] = value
+    return values, invalid, len(document)
+
+
+def parse_collateral_rates(body: bytes) -> ParsedRates:
+    """Validate a v1 `/sapi/v1/portfolio/collateralRate` body: a JSON array of
+    `{"asset": ..., "collateralRate": ...}`. Unknown fields are ignored. A response with no valid
+    entry at all is a fault, so that the last good rates stay exported."""
+    rates, invalid, total = entries_by_asset(body, "collateralRate", parse_rate)
     if not rates:
         raise UpstreamFault(
             Reason.INVALID_RESPONSE,
-            f"no valid asset in the response ({len(document)} entries, {invalid} invalid)",
+            f"no valid asset in the response ({total} entries, {invalid} invalid)",
         )
     return ParsedRates(MappingProxyType(rates), invalid)

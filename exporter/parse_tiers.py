@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from exporter.faults import Reason, UpstreamFault
-from exporter.parse import decode_json, parse_decimal, parse_rate, valid_asset
+from exporter.parse import entries_by_asset, parse_decimal, parse_rate
 
 MAX_TIERS_PER_ASSET = 64
 
@@ -33,6 +33,12 @@ def parse_amount(value: object) -> float | None:
     """A USD amount: a finite decimal, zero or more."""
     amount = parse_decimal(value)
     return amount if amount is not None and amount >= 0.0 else None
+
+
+def _tier_list(value: object) -> list[object] | None:
+    if isinstance(value, list) and 0 < len(value) <= MAX_TIERS_PER_ASSET:
+        return value
+    return None
 
 
 def _asset_tiers(info: list[object]) -> tuple[dict[str, Tier], int]:
@@ -67,29 +73,9 @@ def parse_tiered_rates(body: bytes) -> ParsedTiers:
     seen twice, no list of tiers) counts as one invalid entry; otherwise each invalid tier
     counts as one. A response with no valid tier at all is a fault, so that the last good tiers
     stay exported."""
-    document = decode_json(body)
-    if not isinstance(document, list):
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
-            f"expected a JSON array of assets, got {type(document).__name__}",
-        )
-    candidates: list[tuple[str, list[object]]] = []
-    occurrences: dict[str, int] = {}
-    invalid = 0
-    for entry in document:
-        asset = valid_asset(entry.get("asset")) if isinstance(entry, dict) else None
-        info = entry.get("collateralInfo") if isinstance(entry, dict) else None
-        if asset is not None:
-            occurrences[asset] = occurrences.get(asset, 0) + 1
-        if asset is None or not isinstance(info, list) or not 0 < len(info) <= MAX_TIERS_PER_ASSET:
-            invalid += 1
-        else:
-            candidates.append((asset, info))
+    tier_lists, invalid, total = entries_by_asset(body, "collateralInfo", _tier_list)
     tiers: dict[str, Mapping[str, Tier]] = {}
-    for asset, info in candidates:
-        if occurrences[asset] > 1:
-            invalid += 1
-            continue
+    for asset, info in tier_lists.items():
         valid, invalid_tiers = _asset_tiers(info)
         invalid += invalid_tiers
         if valid:
@@ -97,6 +83,6 @@ def parse_tiered_rates(body: bytes) -> ParsedTiers:
     if not tiers:
         raise UpstreamFault(
             Reason.INVALID_RESPONSE,
-            f"no valid tier in the response ({len(document)} assets, {invalid} invalid entries)",
+            f"no valid tier in the response ({total} assets, {invalid} invalid entries)",
         )
     return ParsedTiers(MappingProxyType(tiers), invalid)

@@ -72,10 +72,7 @@ class Exporter:
     async def refresh(self, deadline: float) -> None:
         """Bring every endpoint's snapshot up to date, as the gates allow, by `deadline`
         (a time.monotonic() value)."""
-        if len(self.gates) == 1:
-            await self.gates[0].refresh(deadline)
-        else:
-            await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
+        await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
 
     def refresh_needed(self) -> bool:
         """Whether any endpoint's gate would fetch or is fetching: most scrapes find none. After
