@@ -130,10 +130,12 @@ class RefreshGate(Generic[PayloadT]):
     def is_due(self) -> bool:
         return self._clock() >= self.next_allowed and self._budget.is_open()
 
-    def needs_refresh(self) -> bool:
-        """Whether refresh() would start a request or wait for one; when not, a scrape can skip
-        it and serve the snapshot as it is."""
-        return self._inflight is not None or self.is_due()
+    def next_refresh_at(self) -> float:
+        """The time.monotonic() from which refresh() would start a request, or -inf while one
+        is in flight (refresh() waits for it). Until then a scrape can skip refresh()."""
+        if self._inflight is not None:
+            return -math.inf
+        return max(self.next_allowed, self._budget.not_before)
 
     def seconds_until_due(self) -> float:
         return max(0.0, self.next_allowed - self._clock(), self._budget.not_before - self._clock())

@@ -29,7 +29,8 @@ PREFIX = "binance_pm"
 
 class ExporterCollector(Collector):
     """A prometheus_client collector over the refresh gates. Its output changes only when
-    `version()` changes, which lets the exposition be rendered once per version. The tiered
+    `version()` changes, which lets the exposition be rendered once per version; that happens
+    after an upstream request, or `seconds_until_stale()` from now. The tiered
     (v2) families exist only when a `tiers` gate is given, i.e. when an API secret is set."""
 
     def __init__(
@@ -64,6 +65,13 @@ class ExporterCollector(Collector):
         )
         url = self._upstream_url() if self._upstream_url is not None else None
         return (gates, url)
+
+    def seconds_until_stale(self) -> float:
+        """Seconds until the output changes with no upstream request: when the rates of an
+        endpoint reach --max-stale and are dropped. inf when no rates are exported."""
+        now = self._wall()
+        gates = self._gates()
+        return min(gate.snapshot.seconds_until_stale(now, self._max_stale) for gate in gates)
 
     def collect(self) -> Iterator[Metric]:
         now = self._wall()

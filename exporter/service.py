@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,6 @@ from exporter.parse_tiers import ParsedTiers
 from exporter.sources import collateral_rates_v1, tiered_collateral_rates_v2
 
 USER_AGENT = f"binance-pm-exporter/{__version__}"
-QUIET_SECONDS = 0.001
 
 
 class Exporter:
@@ -67,25 +67,25 @@ class Exporter:
             upstream_url=lambda: client.current_base_url,
         )
         self.exposition = ExpositionCache(self.collector)
-        self._quiet_until = 0.0
+        self._settled_until = -math.inf
 
-    async def refresh(self, deadline: float) -> None:
-        """Bring every endpoint's snapshot up to date, as the gates allow, by `deadline`
-        (a time.monotonic() value)."""
+    def is_settled(self) -> bool:
+        """Whether a scrape can be served the cached exposition as it is: no request is due or
+        in flight, and nothing has changed since the last settle(). Most scrapes find it so."""
+        return time.monotonic() < self._settled_until
+
+    async def settle(self, deadline: float) -> None:
+        """Bring every endpoint's snapshot up to date, as the gates allow, by `deadline` (a
+        time.monotonic() value), and the exposition with them; then work out until when it
+        stays so: the first moment a gate would request again or rates reach --max-stale, and
+        never while a request is in flight, whose end changes what is exported."""
         await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
-
-    def refresh_needed(self) -> bool:
-        """Whether any endpoint's gate would fetch or is fetching: most scrapes find none. After
-        finding none, the answer stands for QUIET_SECONDS, so that a burst of scrapes asks the
-        gates once (a request then starts at most that much later)."""
+        self.exposition.sync()
         now = time.monotonic()
-        if now < self._quiet_until:
-            return False
-        for gate in self.gates:
-            if gate.needs_refresh():
-                return True
-        self._quiet_until = now + QUIET_SECONDS
-        return False
+        self._settled_until = min(
+            now + self.collector.seconds_until_stale(),
+            *(gate.next_refresh_at() for gate in self.gates),
+        )
 
     def scrape_deadline(self, scrape_timeout_header: str | None) -> float:
         return time.monotonic() + scrape_budget(self.config.timeout, scrape_timeout_header)

@@ -4,6 +4,7 @@ immutable snapshot, replaced after every attempt) and its running counters."""
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -32,6 +33,12 @@ class Snapshot(Generic[PayloadT]):
         if now - self.last_success > max_stale:
             return None
         return self.payload
+
+    def seconds_until_stale(self, now: float, max_stale: float) -> float:
+        """Seconds until fresh_payload() turns None; inf when it already is."""
+        if self.last_success is None or self.fresh_payload(now, max_stale) is None:
+            return math.inf
+        return self.last_success + max_stale - now
 
 
 @dataclass

@@ -19,13 +19,10 @@ def metrics_handler(exporter: Exporter) -> Handler:
 
     async def metrics(request: web.Request) -> web.Response:
         headers = request.headers
-        refreshed = exporter.refresh_needed()
-        if refreshed:
-            await exporter.refresh(exporter.scrape_deadline(headers.get(SCRAPE_TIMEOUT_HEADER)))
+        if not exporter.is_settled():
+            await exporter.settle(exporter.scrape_deadline(headers.get(SCRAPE_TIMEOUT_HEADER)))
         rendered = exposition.for_request(
-            ",".join(headers.getall(hdrs.ACCEPT, ())),
-            headers.get(hdrs.ACCEPT_ENCODING, ""),
-            refreshed=refreshed,
+            ",".join(headers.getall(hdrs.ACCEPT, ())), headers.get(hdrs.ACCEPT_ENCODING, "")
         )
         return web.Response(body=rendered.body, headers=rendered.headers)
 
