@@ -2,8 +2,9 @@
 with Prometheus' own Accept header, once without and once with gzip:
 
 1. cached-scrape throughput and p50/p99 latency of /metrics under the same load generator as
-   two baselines serving the very same bytes: a static handler in an exporter process (the
-   same stack; ratio goal >= 0.9) and a minimal aiohttp server process;
+   two baselines serving the very same bytes: a minimal aiohttp server process (ratio goal
+   >= 0.9) and a static handler in an exporter process; 1b. the same scrapes' instructions,
+   counted by valgrind's callgrind (when installed): the figure that does not vary;
 2. upstream economy: an HA pair of scrapers plus bursts of concurrent scrapes at one
    --min-interval (requests must not exceed elapsed/interval + 1);
 3. scaling in assets: cost of one refresh (fetch + parse + render) and of one cached scrape;
@@ -36,6 +37,7 @@ if str(REPO) not in sys.path:
 
 from bench import report  # noqa: E402
 from bench.economy import EconomyResult, economy  # noqa: E402
+from bench.instructions import InstructionsRow, instructions, valgrind_installed  # noqa: E402
 from bench.load import GENERATORS, ensure_generator  # noqa: E402
 from bench.loops import LOOPS, installed_loops  # noqa: E402
 from bench.memory import MemoryResult, memory  # noqa: E402
@@ -44,7 +46,7 @@ from bench.scaling import ScalingRow, scaling  # noqa: E402
 from bench.startup import StartupResult, startup  # noqa: E402
 from bench.throughput import ThroughputRow, compare  # noqa: E402
 
-ITEMS = ("throughput", "economy", "scaling", "memory", "startup")
+ITEMS = ("throughput", "instructions", "economy", "scaling", "memory", "startup")
 ASSETS = 400
 
 
@@ -63,12 +65,14 @@ class Settings:
     scaling_repeats: int
     scaling_duration: float
     startup_runs: int
+    instructions_warmup: int
+    instructions_scrapes: int
 
 
 FULL = Settings(
-    duration=9.0,
+    duration=10.0,
     warmup=0.5,
-    pairs=3,
+    pairs=5,
     connections=16,
     economy_seconds=120.0,
     economy_interval=5.0,
@@ -79,6 +83,8 @@ FULL = Settings(
     scaling_repeats=20,
     scaling_duration=2.0,
     startup_runs=5,
+    instructions_warmup=200,
+    instructions_scrapes=500,
 )
 QUICK = Settings(
     duration=0.2,
@@ -94,12 +100,15 @@ QUICK = Settings(
     scaling_repeats=2,
     scaling_duration=0.2,
     startup_runs=1,
+    instructions_warmup=10,
+    instructions_scrapes=20,
 )
 
 
 @dataclass
 class Results:
     throughput: list[ThroughputRow] = dataclasses.field(default_factory=list)
+    instructions: list[InstructionsRow] = dataclasses.field(default_factory=list)
     economy: list[EconomyResult] = dataclasses.field(default_factory=list)
     scaling: list[ScalingRow] = dataclasses.field(default_factory=list)
     memory: MemoryResult | None = None
@@ -111,7 +120,12 @@ def progress(message: str) -> None:
 
 
 async def run(
-    settings: Settings, items: Sequence[str], loops: Sequence[str], generator: str
+    settings: Settings,
+    items: Sequence[str],
+    loops: Sequence[str],
+    generator: str,
+    steady_heap: bool,
+    against: Path | None = None,
 ) -> Results:
     results = Results()
     main_loop = loops[-1]  # uvloop when measured: the exporter uses it whenever installed
@@ -126,6 +140,18 @@ async def run(
                 duration=settings.duration,
                 warmup=settings.warmup,
                 pairs=settings.pairs,
+                steady_heap=steady_heap,
+                against=against,
+            )
+    if "instructions" in items:
+        for loop in loops:
+            progress(f"1b. instructions under callgrind, {loop}")
+            results.instructions += await instructions(
+                loop,
+                assets=ASSETS,
+                warmup=settings.instructions_warmup,
+                count=settings.instructions_scrapes,
+                against=against,
             )
     if "economy" in items:
         progress(f"2. upstream economy, {main_loop}, {settings.economy_seconds:g}s")
@@ -145,6 +171,7 @@ async def run(
             settings.scaling_sizes,
             repeats=settings.scaling_repeats,
             duration=settings.scaling_duration,
+            steady_heap=steady_heap,
         )
     if "memory" in items:
         progress(f"4. memory, {main_loop}, {settings.memory_scrapes:,} scrapes")
@@ -158,7 +185,13 @@ async def run(
     return results
 
 
-def render(results: Results, settings: Settings, generator: str, command: str) -> str:
+def render(
+    results: Results,
+    settings: Settings,
+    generator: str,
+    command: str,
+    against: Path | None = None,
+) -> str:
     placement = (
         f"servers pinned to CPU {sorted(SERVER_CPUS)}, load generator to CPU {sorted(CLIENT_CPUS)}"
         if pinning()
@@ -171,8 +204,14 @@ def render(results: Results, settings: Settings, generator: str, command: str) -
         "",
         f"Command: `{command}`",
     ]
+    if against is not None:
+        parts += ["", f"--against: {report.tree_label(against)}"]
     if results.throughput:
         parts += ["", report.throughput_table(results.throughput, ASSETS, settings.duration)]
+    if results.instructions:
+        parts += ["", report.instructions_table(results.instructions)]
+    elif not valgrind_installed():
+        parts += ["", "(1b. instructions per scrape: skipped, valgrind is not installed.)"]
     if results.economy:
         parts += ["", report.economy_table(results.economy)]
     if results.scaling:
@@ -183,7 +222,13 @@ def render(results: Results, settings: Settings, generator: str, command: str) -
         parts += ["", report.startup_table(results.startup)]
     parts += [
         "",
-        report.verdicts(results.throughput, results.economy, results.scaling, results.memory),
+        report.verdicts(
+            results.throughput,
+            results.instructions,
+            results.economy,
+            results.scaling,
+            results.memory,
+        ),
     ]
     return "\n".join(parts) + "\n"
 
@@ -197,6 +242,10 @@ def failures(results: Results) -> list[str]:
         if not r.ok
     ]
     return found
+
+
+def default_items() -> tuple[str, ...]:
+    return ITEMS if valgrind_installed() else tuple(i for i in ITEMS if i != "instructions")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -219,13 +268,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "(default: those installed)",
     )
     parser.add_argument(
-        "--only", default=",".join(ITEMS), help=f"comma-separated items, of {','.join(ITEMS)}"
+        "--only",
+        default=",".join(default_items()),
+        help=f"comma-separated items, of {','.join(ITEMS)} (default: all; instructions only "
+        "when valgrind is installed)",
+    )
+    parser.add_argument(
+        "--default-heap",
+        action="store_true",
+        help="run the servers of items 1 and 3 with glibc's default heap settings",
     )
     parser.add_argument("--economy-seconds", type=float, help="override the economy duration")
     parser.add_argument(
         "--no-pin",
         action="store_true",
         help="let the OS place processes (default: servers on the first CPU, load elsewhere)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="TREE",
+        help="in items 1 and 1b, also measure the exporter of another source tree (e.g. "
+        "`git worktree add /tmp/before HEAD~1`) beside this one",
     )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -234,6 +298,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for item in args.items:
         if item not in ITEMS:
             parser.error(f"unknown item {item!r}")
+    if "instructions" in args.items and not valgrind_installed():
+        parser.error("the instructions item needs valgrind (apt-get install valgrind)")
+    if args.against is not None:
+        args.against = args.against.resolve()
+        if not (args.against / "bench" / "run_exporter.py").is_file():
+            parser.error(f"--against {args.against}: no bench/run_exporter.py in that tree")
     for loop in args.loop_names:
         if loop not in installed_loops():
             parser.error(f"event loop {loop!r} is not installed")
@@ -252,11 +322,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = dataclasses.replace(settings, economy_seconds=args.economy_seconds)
     command = "python bench/bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
-        results = asyncio.run(run(settings, args.items, args.loop_names, args.load_generator))
+        results = asyncio.run(
+            run(
+                settings,
+                args.items,
+                args.loop_names,
+                args.load_generator,
+                steady_heap=not args.default_heap,
+                against=args.against,
+            )
+        )
     except RuntimeError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    print(render(results, settings, args.load_generator, command.strip()), flush=True)
+    print(render(results, settings, args.load_generator, command.strip(), args.against), flush=True)
     if args.json:
         args.json.write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
     problems = failures(results)

@@ -14,7 +14,8 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.procs import Server, cpu_seconds, run_json
+from bench import procstat
+from bench.procs import Server, run_json
 
 GENERATORS = ("python", "wrk")
 SLICE_SECONDS = 0.5  # one turn of the Python generator; wrk's shortest run is 1s
@@ -30,6 +31,9 @@ end
 """
 
 
+WrkRun = tuple[dict[str, object], procstat.Counters]  # wrk's report, the server's counters
+
+
 @dataclass(frozen=True)
 class LoadResult:
     requests: int
@@ -38,6 +42,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     cpu_seconds: float
+    minor_faults: int
     body_lengths: tuple[int, ...]
     turn_rps: tuple[float, ...]  # requests per second in each turn, in order
 
@@ -49,6 +54,10 @@ class LoadResult:
     def cpu_us_per_request(self) -> float:
         return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
 
+    @property
+    def faults_per_request(self) -> float:
+        return self.minor_faults / self.requests if self.requests else 0.0
+
 
 def combine(results: Sequence[LoadResult]) -> LoadResult:
     """Several runs against equivalent servers as one: totals, and the median percentiles."""
@@ -59,6 +68,7 @@ def combine(results: Sequence[LoadResult]) -> LoadResult:
         p50_ms=statistics.median(r.p50_ms for r in results),
         p99_ms=statistics.median(r.p99_ms for r in results),
         cpu_seconds=sum(r.cpu_seconds for r in results),
+        minor_faults=sum(r.minor_faults for r in results),
         body_lengths=tuple(sorted({n for r in results for n in r.body_lengths})),
         turn_rps=tuple(rps for r in results for rps in r.turn_rps),
     )
@@ -129,6 +139,7 @@ async def drive(
                 p50_ms=_number(target["p50_ms"]),
                 p99_ms=_number(target["p99_ms"]),
                 cpu_seconds=_number(target["cpu_seconds"]),
+                minor_faults=int(_number(target["minor_faults"])),
                 body_lengths=tuple(int(_number(n)) for n in _list(target["body_lengths"])),
                 turn_rps=tuple(turns),
             )
@@ -138,7 +149,7 @@ async def drive(
 
 async def _wrk_once(
     server: Server, headers: Sequence[tuple[str, str]], connections: int, seconds: int
-) -> tuple[dict[str, object], float]:
+) -> WrkRun:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-wrk-") as script:
         script.write(WRK_REPORT)
         script.flush()
@@ -146,9 +157,9 @@ async def _wrk_once(
         command += ["-s", script.name]
         for name, value in headers:
             command += ["-H", f"{name}: {value}"]
-        before = cpu_seconds(server.pid)
+        before = procstat.counters(server.pid)
         result = await run_json([*command, server.url], timeout=seconds + 60.0)
-        return result, cpu_seconds(server.pid) - before
+        return result, procstat.counters(server.pid) - before
 
 
 async def _wrk(
@@ -163,7 +174,7 @@ async def _wrk(
             await _wrk_once(server, headers, connections, max(1, math.ceil(warmup)))
     turns = max(1, round(duration)) if len(servers) > 1 else 1
     seconds = max(1, math.ceil(duration / turns))
-    runs: dict[int, list[tuple[dict[str, object], float]]] = {id(s): [] for s in servers}
+    runs: dict[int, list[WrkRun]] = {id(s): [] for s in servers}
     for number in range(turns):
         for server in servers if number % 2 == 0 else servers[::-1]:
             runs[id(server)].append(await _wrk_once(server, headers, connections, seconds))
@@ -179,7 +190,8 @@ async def _wrk(
                 elapsed=sum(_number(r["elapsed"]) for r, _ in results),
                 p50_ms=statistics.median(_number(r["p50_ms"]) for r, _ in results),
                 p99_ms=statistics.median(_number(r["p99_ms"]) for r, _ in results),
-                cpu_seconds=sum(cpu for _, cpu in results),
+                cpu_seconds=sum(used.cpu_seconds for _, used in results),
+                minor_faults=sum(used.minor_faults for _, used in results),
                 body_lengths=(),
                 turn_rps=tuple(_number(r["requests"]) / _number(r["elapsed"]) for r, _ in results),
             )

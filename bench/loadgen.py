@@ -18,26 +18,17 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
+from bench import procstat
 from bench.loops import LOOPS, installed_loops, run_with_loop
 
 IO_TIMEOUT = 10.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass
@@ -168,18 +159,20 @@ class Target:
 
     async def run_slice(self, seconds: float, record: bool) -> None:
         answered = len(self.tally.latencies)
-        cpu = cpu_seconds(self.pid)
+        before = procstat.counters(self.pid)
         started = time.perf_counter()
         self.tally.stop_at = started + seconds
         await asyncio.wait_for(
             asyncio.gather(*(c.run_slice() for c in self.connections)), seconds + IO_TIMEOUT
         )
         if record:
+            used = procstat.counters(self.pid) - before
             self.slices.append(
                 {
                     "requests": len(self.tally.latencies) - answered,
                     "elapsed": time.perf_counter() - started,
-                    "cpu_seconds": cpu_seconds(self.pid) - cpu,
+                    "cpu_seconds": used.cpu_seconds,
+                    "minor_faults": used.minor_faults,
                 }
             )
         else:
@@ -197,6 +190,7 @@ class Target:
             "p50_ms": percentile(latencies, 0.50) * 1000.0,
             "p99_ms": percentile(latencies, 0.99) * 1000.0,
             "cpu_seconds": sum(s["cpu_seconds"] for s in self.slices),
+            "minor_faults": sum(s["minor_faults"] for s in self.slices),
             "body_lengths": sorted(self.tally.body_lengths),
             "first_body_sha256": self.tally.first_body_sha256,
             "slices": self.slices,

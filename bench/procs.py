@@ -22,10 +22,36 @@ import aiohttp
 from tests.process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 START_TIMEOUT = 30.0
 CHILD_ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
+# glibc gives the top of a small heap back to the kernel when a large buffer there is freed
+# (asyncio's 256 KiB socket read buffer, a 22 KB response) and faults it in again for the next
+# one. Whether a process falls into that depends on its heap's layout, not on its code (the bare
+# server did, with asyncio and the 22 KB body; the exporter did not). With these settings no
+# server does: the heap keeps what it has, and the buffers come from it.
+STEADY_HEAP_ENV = {
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=67108864"
+}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a server process is started: from which source tree (this one, or e.g. a worktree
+    of an earlier commit), with STEADY_HEAP_ENV or not, under another program (valgrind) or
+    not, and how long it may take to answer."""
+
+    tree: Path = REPO
+    steady_heap: bool = False
+    under: tuple[str, ...] = ()
+    start_timeout: float = START_TIMEOUT
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**CHILD_ENV, **STEADY_HEAP_ENV} if self.steady_heap else CHILD_ENV
+
+    def command(self, command: Sequence[str]) -> list[str]:
+        return [*self.under, *command]
 
 
 def cpu_split() -> tuple[set[int], set[int]]:
@@ -53,12 +79,6 @@ def pin(pid: int, cpus: set[int]) -> None:
     if _pinning[0]:
         with contextlib.suppress(ProcessLookupError):
             os.sched_setaffinity(pid, cpus)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rss_bytes(pid: int) -> int:
@@ -90,9 +110,11 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-async def wait_for_http(url: str, process: asyncio.subprocess.Process) -> float:
+async def wait_for_http(
+    url: str, process: asyncio.subprocess.Process, timeout: float = START_TIMEOUT
+) -> float:
     """Polls `url` until it answers 200; returns the time.perf_counter() of that answer."""
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if process.returncode is not None:
@@ -105,7 +127,7 @@ async def wait_for_http(url: str, process: asyncio.subprocess.Process) -> float:
             except (aiohttp.ClientError, OSError):
                 pass
             await asyncio.sleep(0.005)
-    raise RuntimeError(f"{url} did not answer within {START_TIMEOUT:g}s")
+    raise RuntimeError(f"{url} did not answer within {timeout:g}s")
 
 
 def exporter_command(loop: str, port: int, flags: Sequence[str], static: bool = False) -> list[str]:
@@ -127,19 +149,22 @@ def exporter_command(loop: str, port: int, flags: Sequence[str], static: bool = 
 
 @asynccontextmanager
 async def running_exporter(
-    loop: str, flags: Sequence[str], static: bool = False
+    loop: str, flags: Sequence[str], static: bool = False, launch: Launch = Launch()
 ) -> AsyncIterator[Server]:
     """The real exporter (`python -m exporter`) as a child process, serving /healthz; with
     `static`, its /metrics only returns the bytes of its first rendering (a baseline)."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        *exporter_command(loop, port, flags, static), cwd=REPO, env=CHILD_ENV
+        *launch.command(exporter_command(loop, port, flags, static)),
+        cwd=launch.tree,
+        env=launch.env,
     )
     pin(process.pid, SERVER_CPUS)
     try:
         base = f"http://127.0.0.1:{port}"
-        await wait_for_http(base + "/healthz", process)
-        yield Server(f"{'static' if static else 'exporter'}/{loop}", process, base + "/metrics")
+        await wait_for_http(base + "/healthz", process, launch.start_timeout)
+        name = "static" if static else "exporter" if launch.tree == REPO else str(launch.tree)
+        yield Server(f"{name}/{loop}", process, base + "/metrics")
     finally:
         await stop_process(process)
 
@@ -168,32 +193,24 @@ class Exposition:
 
 
 @asynccontextmanager
-async def running_baseline(loop: str, exposition: Exposition) -> AsyncIterator[Server]:
+async def running_baseline(
+    loop: str, exposition: Exposition, launch: Launch = Launch()
+) -> AsyncIterator[Server]:
     """The bare aiohttp server (bench/baseline.py) serving `exposition`."""
     folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
     process: asyncio.subprocess.Process | None = None
     try:
         (folder / "identity").write_bytes(exposition.identity)
         (folder / "gzip").write_bytes(exposition.gzipped)
+        command = [sys.executable, "-m", "bench.baseline", "--loop", loop]
+        command += ["--identity", str(folder / "identity"), "--gzip", str(folder / "gzip")]
+        command += ["--content-type", exposition.content_type]
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.baseline",
-            "--loop",
-            loop,
-            "--identity",
-            str(folder / "identity"),
-            "--gzip",
-            str(folder / "gzip"),
-            "--content-type",
-            exposition.content_type,
-            cwd=REPO,
-            env=CHILD_ENV,
-            stdout=asyncio.subprocess.PIPE,
+            *launch.command(command), cwd=REPO, env=launch.env, stdout=asyncio.subprocess.PIPE
         )
         pin(process.pid, SERVER_CPUS)
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+        line = await asyncio.wait_for(process.stdout.readline(), launch.start_timeout)
         if not line.strip().isdigit():
             raise RuntimeError("the baseline server did not start")
         yield Server(f"baseline/{loop}", process, f"http://127.0.0.1:{int(line)}/metrics")

@@ -6,17 +6,21 @@ import importlib.metadata
 import os
 import platform
 import statistics
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.economy import EconomyResult
+from bench.instructions import InstructionsRow
 from bench.memory import MemoryResult
+from bench.procs import STEADY_HEAP_ENV
 from bench.scaling import ScalingRow
 from bench.startup import StartupResult
 from bench.throughput import ThroughputRow
 
 MB = 1024 * 1024
 SCRAPE_TIMEOUT_S = 10.0  # Prometheus' default scrape_timeout
+STEADY_HEAP_ENV_TEXT = " ".join(f"{name}={value}" for name, value in STEADY_HEAP_ENV.items())
 
 
 def cpu_model() -> str:
@@ -49,6 +53,21 @@ def machine(generator: str, placement: str) -> str:
     )
 
 
+def tree_label(tree: Path) -> str:
+    """The tree's path, and its commit when it is a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(tree), "log", "-1", "--format=%h %s"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return str(tree)
+    return f"{tree} (commit {commit})"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -56,6 +75,9 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def throughput_table(rows: Sequence[ThroughputRow], assets: int, seconds: float) -> str:
+    def three(bare: float, static: float, exporter: float, spec: str) -> str:
+        return f"{bare:{spec}} / {static:{spec}} / {exporter:{spec}}"
+
     body = [
         [
             r.loop,
@@ -63,13 +85,31 @@ def throughput_table(rows: Sequence[ThroughputRow], assets: int, seconds: float)
             f"{r.body_bytes:,}",
             f"{r.bare.rps:,.0f} / {r.static.rps:,.0f} / **{r.exporter.rps:,.0f}**",
             f"**{r.ratio:.2f}**",
-            f"{r.bare_ratio:.2f}",
-            f"{r.static.p50_ms:.2f} / {r.static.p99_ms:.2f}",
+            f"{r.static_ratio:.2f}",
+            f"{r.bare.p50_ms:.2f} / {r.bare.p99_ms:.2f}",
             f"{r.exporter.p50_ms:.2f} / {r.exporter.p99_ms:.2f}",
-            f"{r.bare.cpu_us_per_request:.0f} / {r.static.cpu_us_per_request:.0f} / "
-            f"{r.exporter.cpu_us_per_request:.0f}",
-            f"{r.cpu_ratio:.2f}",
+            three(
+                r.bare.cpu_us_per_request,
+                r.static.cpu_us_per_request,
+                r.exporter.cpu_us_per_request,
+                ".0f",
+            ),
+            three(
+                r.bare.faults_per_request,
+                r.static.faults_per_request,
+                r.exporter.faults_per_request,
+                ".2f",
+            ),
         ]
+        + (
+            [
+                f"{r.against.rps:,.0f}",
+                f"{r.against.rps / r.bare.rps:.2f}",
+                f"{r.against.cpu_us_per_request:.0f}",
+            ]
+            if r.against is not None
+            else []
+        )
         for r in rows
     ]
     header = [
@@ -77,25 +117,63 @@ def throughput_table(rows: Sequence[ThroughputRow], assets: int, seconds: float)
         "encoding",
         "body bytes",
         "req/s: bare / static / exporter",
-        "ratio to static",
         "ratio to bare",
-        "static p50 / p99 ms",
+        "ratio to static",
+        "bare p50 / p99 ms",
         "exporter p50 / p99 ms",
         "CPU µs per scrape: bare / static / exporter",
-        "CPU ratio to static",
+        "page faults per scrape: bare / static / exporter",
     ]
     first = rows[0]
-    title = "### 1. Cached scrape vs. static bytes on the same stack"
+    if first.against is not None:
+        header += ["--against req/s", "--against ratio to bare", "--against CPU µs per scrape"]
+    heap = (
+        f"Every server ran with `{STEADY_HEAP_ENV_TEXT}`, so that none gives its heap back to "
+        "the kernel between scrapes (see *page faults*)."
+        if first.steady_heap
+        else "Every server ran with glibc's default heap settings (`--default-heap`)."
+    )
+    title = "### 1. Cached scrape vs. a bare aiohttp server serving the same bytes"
     note = (
         f"{assets} assets; {first.connections} keep-alive connections per server; "
         f"{seconds:g} s of load per server and row, in alternating half-second turns, spread "
         f"over {first.pairs} fresh sets of processes; latency percentiles are the median over "
-        "the sets. *static*: an exporter process whose /metrics handler only returns the bytes "
-        "of its first rendering, with the same headers; *bare*: a minimal aiohttp server "
-        "process serving those same bytes. CPU is each server process's user + system time "
-        "during its own turns."
+        "the sets. *bare*: a minimal aiohttp server process serving the exporter's bytes with "
+        "its headers; *static*: an exporter process whose /metrics handler only returns the "
+        "bytes of its first rendering. CPU and minor page faults are each server process's "
+        f"during its own turns. {heap}"
     )
     return f"{title}\n\n{note}\n\n{table(header, body)}"
+
+
+def instructions_table(rows: Sequence[InstructionsRow]) -> str:
+    body = [
+        [
+            r.loop,
+            r.encoding,
+            f"{r.bare:,.0f} / {r.static:,.0f} / **{r.exporter:,.0f}**",
+            f"{r.exporter - r.bare:+,.0f}",
+            f"**{r.ratio:.3f}**",
+        ]
+        + ([f"{r.against:,.0f}", f"{r.bare / r.against:.3f}"] if r.against is not None else [])
+        for r in rows
+    ]
+    header = [
+        "loop",
+        "encoding",
+        "instructions per scrape: bare / static / exporter",
+        "exporter - bare",
+        "ratio bare / exporter",
+    ]
+    if rows[0].against is not None:
+        header += ["--against instructions per scrape", "--against ratio bare / it"]
+    scrapes = rows[0].scrapes
+    note = (
+        f"Each server under valgrind's callgrind, {scrapes:,} cached scrapes per encoding after "
+        "a warm-up, with the same load generator and allocator settings as item 1; the count "
+        "is the same on every run of the same code, so this is the noise-free view of item 1."
+    )
+    return f"### 1b. Instructions per cached scrape\n\n{note}\n\n{table(header, body)}"
 
 
 def economy_table(results: Sequence[EconomyResult]) -> str:
@@ -230,6 +308,7 @@ def startup_table(results: Sequence[StartupResult]) -> str:
 
 def verdicts(
     throughput: Sequence[ThroughputRow],
+    instructions: Sequence[InstructionsRow],
     economy: Sequence[EconomyResult],
     scaling: Sequence[ScalingRow],
     memory: MemoryResult | None,
@@ -238,8 +317,15 @@ def verdicts(
     if throughput:
         worst = min(throughput, key=lambda r: r.ratio)
         lines.append(
-            f"- throughput ratio >= 0.9: {'yes' if worst.ratio >= 0.9 else 'NO'} "
+            f"- throughput ratio to bare aiohttp >= 0.9: {'yes' if worst.ratio >= 0.9 else 'NO'} "
             f"(lowest {worst.ratio:.3f}: {worst.loop}, {worst.encoding})"
+        )
+    if instructions:
+        fewest = min(instructions, key=lambda r: r.ratio)
+        lines.append(
+            f"- instructions ratio bare / exporter >= 0.9: "
+            f"{'yes' if fewest.ratio >= 0.9 else 'NO'} "
+            f"(lowest {fewest.ratio:.3f}: {fewest.loop}, {fewest.encoding})"
         )
     if economy:
         ok = all(r.ok for r in economy)

@@ -65,7 +65,13 @@ async def refresh_cost(assets: int, repeats: int) -> RefreshCost:
 
 
 async def scaling(
-    loop: str, generator: str, sizes: tuple[int, ...], *, repeats: int, duration: float
+    loop: str,
+    generator: str,
+    sizes: tuple[int, ...],
+    *,
+    repeats: int,
+    duration: float,
+    steady_heap: bool = True,
 ) -> list[ScalingRow]:
     rows = []
     for assets in sizes:
@@ -78,6 +84,7 @@ async def scaling(
             duration=duration,
             warmup=min(0.5, duration),
             encodings=("gzip",),
+            steady_heap=steady_heap,
         )
         rows.append(ScalingRow(cost, scrape))
     return rows

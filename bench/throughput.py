@@ -4,13 +4,15 @@ aiohttp handler serving the very same bytes, under the same load generator."""
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import aiohttp
 
 from bench.load import LoadResult, combine, drive
 from bench.procs import (
     Exposition,
+    Launch,
     enter_together,
     rss_bytes,
     running_baseline,
@@ -33,24 +35,27 @@ class ThroughputRow:
     body_bytes: int
     connections: int
     pairs: int
+    steady_heap: bool
     bare: LoadResult
     static: LoadResult
     exporter: LoadResult
     exporter_rss: int
+    against: LoadResult | None = None  # the exporter of another source tree (--against)
 
     @property
     def ratio(self) -> float:
+        """Throughput against the bare aiohttp server: the goal is >= 0.9."""
+        return self.exporter.rps / self.bare.rps
+
+    @property
+    def static_ratio(self) -> float:
         """Throughput against the static baseline: the cost of the exporter's scrape path."""
         return self.exporter.rps / self.static.rps
 
     @property
-    def bare_ratio(self) -> float:
-        return self.exporter.rps / self.bare.rps
-
-    @property
     def cpu_ratio(self) -> float:
-        """Static baseline's CPU per scrape over the exporter's: 1.0 = no work of its own."""
-        return self.static.cpu_us_per_request / self.exporter.cpu_us_per_request
+        """Bare server's CPU per scrape over the exporter's: 1.0 = no work of its own."""
+        return self.bare.cpu_us_per_request / self.exporter.cpu_us_per_request
 
 
 async def fetch_exposition(url: str) -> Exposition:
@@ -86,7 +91,7 @@ class PairRun:
     """One set of processes (exporter, static baseline, bare baseline), both encodings."""
 
     body_bytes: dict[str, int]
-    loads: dict[str, list[LoadResult]]  # encoding -> [bare, static, exporter]
+    loads: dict[str, list[LoadResult]]  # encoding -> [bare, static, exporter(, against)]
     exporter_rss: int
 
 
@@ -99,19 +104,27 @@ async def run_pair(
     connections: int,
     duration: float,
     warmup: float,
+    steady_heap: bool,
+    against: Path | None,
 ) -> PairRun:
+    launch = Launch(steady_heap=steady_heap)
+    starting = [
+        running_exporter(loop, flags, launch=launch),
+        running_exporter(loop, flags, static=True, launch=launch),
+    ]
+    if against is not None:
+        starting.append(running_exporter(loop, flags, launch=replace(launch, tree=against)))
     async with AsyncExitStack() as stack:
-        exp, static = await enter_together(
-            stack, [running_exporter(loop, flags), running_exporter(loop, flags, static=True)]
-        )
+        exp, static, *other = await enter_together(stack, starting)
         exposition = await fetch_exposition(exp.url)
-        await fetch_exposition(static.url)
-        async with running_baseline(loop, exposition) as bare:
+        for server in (static, *other):
+            await fetch_exposition(server.url)
+        async with running_baseline(loop, exposition, launch) as bare:
             run = PairRun({}, {}, 0)
             for encoding in encodings:
                 gzip = encoding == "gzip"
                 length = len(exposition.gzipped if gzip else exposition.identity)
-                servers = [bare, static, exp]
+                servers = [bare, static, exp, *other]
                 loads = await drive(
                     generator,
                     servers,
@@ -121,7 +134,7 @@ async def run_pair(
                     warmup=warmup,
                 )
                 for server, load in zip(servers, loads, strict=True):
-                    check(server.name, load, length if server is not static else None)
+                    check(server.name, load, length if server in (bare, exp) else None)
                 run.body_bytes[encoding] = length
                 run.loads[encoding] = loads
             run.exporter_rss = rss_bytes(exp.pid)
@@ -138,11 +151,15 @@ async def compare(
     warmup: float,
     pairs: int = 1,
     encodings: tuple[str, ...] = ENCODINGS,
+    steady_heap: bool = True,
+    against: Path | None = None,
 ) -> list[ThroughputRow]:
     """The exporter (after its one upstream request) and the baselines serving its bytes, under
     load in alternating turns for `duration` seconds each per encoding, split over `pairs`
     fresh sets of processes: how fast a given process runs varies by several percent from
-    one start to the next, and more sets average that out."""
+    one start to the next, and more sets average that out. Every server runs with
+    procs.STEADY_HEAP_ENV unless `steady_heap` is False. With `against`, the exporter of that
+    source tree is measured beside this one."""
     fake = await start_upstream(assets)
     try:
         flags = exporter_flags(fake, "--min-interval", CACHED)
@@ -155,17 +172,21 @@ async def compare(
                 connections=connections,
                 duration=duration / pairs,
                 warmup=warmup,
+                steady_heap=steady_heap,
+                against=against,
             )
             for _ in range(pairs)
         ]
-        if fake.count() != 2 * pairs:
-            raise RuntimeError(f"{fake.count()} upstream requests for {2 * pairs} exporters")
+        exporters = (2 if against is None else 3) * pairs
+        if fake.count() != exporters:
+            raise RuntimeError(f"{fake.count()} upstream requests for {exporters} exporters")
     finally:
         await fake.stop()
     rows = []
     for encoding in encodings:
-        bare, static, exporter = (
-            combine([run.loads[encoding][i] for run in runs]) for i in range(3)
+        bare, static, exporter, *other = (
+            combine([run.loads[encoding][i] for run in runs])
+            for i in range(len(runs[0].loads[encoding]))
         )
         rows.append(
             ThroughputRow(
@@ -174,10 +195,12 @@ async def compare(
                 body_bytes=runs[0].body_bytes[encoding],
                 connections=connections,
                 pairs=pairs,
+                steady_heap=steady_heap,
                 bare=bare,
                 static=static,
                 exporter=exporter,
                 exporter_rss=runs[-1].exporter_rss,
+                against=other[0] if other else None,
             )
         )
     return rows

@@ -13,6 +13,7 @@ from tests.process import REPO
 
 ITEMS = (
     "### 1. Cached scrape",
+    "### 1b. Instructions per cached scrape",
     "### 2. Upstream economy",
     "### 3. Scaling in assets",
     "### 4. Memory",
@@ -28,7 +29,7 @@ def test_quick_benchmark_runs_and_reports_every_item(tmp_path: Path) -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]

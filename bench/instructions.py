@@ -1,0 +1,152 @@
+"""Item 1b: instructions per cached scrape, counted by valgrind's callgrind. Unlike seconds,
+the count is the same on every run of the same code, however busy the machine is.
+
+Each server (bare, static, exporter) runs under callgrind; after a warm-up, its counters are
+zeroed, it serves a fixed number of cached scrapes, and the instructions it ran meanwhile (its
+idle event loop included) are divided by that number."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench.load import drive
+from bench.procs import Launch, Server, running_baseline, running_exporter
+from bench.throughput import CACHED, fetch_exposition
+from bench.upstream import exporter_flags, prometheus_headers, start_upstream
+
+ENCODINGS = ("identity", "gzip")
+CONNECTIONS = 4
+START_SECONDS = 300.0  # Python's start-up runs about 50 times slower under callgrind
+DUMP_SECONDS = 60.0
+TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class InstructionsRow:
+    loop: str
+    encoding: str
+    scrapes: int
+    bare: float
+    static: float
+    exporter: float
+    against: float | None = None  # the exporter of another source tree (--against)
+
+    @property
+    def ratio(self) -> float:
+        """The bare server's instructions per scrape over the exporter's."""
+        return self.bare / self.exporter
+
+
+def valgrind_installed() -> bool:
+    return shutil.which("valgrind") is not None and shutil.which("callgrind_control") is not None
+
+
+class Callgrind:
+    """One server's callgrind: its output folder, and dumps on demand."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.launch = Launch(
+            steady_heap=True,
+            under=(
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={folder}/callgrind.out.%p",
+                f"--log-file={folder}/valgrind.log",
+            ),
+            start_timeout=START_SECONDS,
+        )
+
+    async def dump(self, server: Server) -> int:
+        """Writes the instructions counted since the last dump (which zeroes them) and
+        returns them."""
+        before = set(self.folder.glob("callgrind.out.*"))
+        control = await asyncio.create_subprocess_exec(
+            "callgrind_control",
+            "--dump",
+            str(server.pid),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await asyncio.wait_for(control.wait(), DUMP_SECONDS)
+        deadline = asyncio.get_running_loop().time() + DUMP_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            for path in set(self.folder.glob("callgrind.out.*")) - before:
+                found = TOTALS.search(path.read_bytes())
+                if found:
+                    return int(found.group(1))
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{server.name}: callgrind wrote no dump")
+
+
+async def scrapes(server: Server, gzip: bool, count: int) -> None:
+    (load,) = await drive(
+        "python",
+        [server],
+        prometheus_headers(gzip),
+        connections=CONNECTIONS,
+        duration=3600.0,
+        requests=count,
+    )
+    if load.requests != count or load.non_200:
+        raise RuntimeError(f"{server.name}: {load.requests} scrapes, {load.non_200} not 200")
+
+
+Start = Callable[[Launch], AbstractAsyncContextManager[Server]]
+
+
+async def per_scrape(start: Start, warmup: int, count: int) -> dict[str, float]:
+    """Instructions per cached scrape of the server `start` runs, per encoding."""
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as folder:
+        callgrind = Callgrind(Path(folder))
+        async with start(callgrind.launch) as server:
+            found = {}
+            for encoding in ENCODINGS:
+                await scrapes(server, encoding == "gzip", warmup)
+                await callgrind.dump(server)
+                await scrapes(server, encoding == "gzip", count)
+                found[encoding] = await callgrind.dump(server) / count
+            return found
+
+
+async def instructions(
+    loop: str, *, assets: int, warmup: int, count: int, against: Path | None = None
+) -> list[InstructionsRow]:
+    fake = await start_upstream(assets)
+    try:
+        flags = exporter_flags(fake, "--min-interval", CACHED)
+        async with running_exporter(loop, flags) as reference:
+            exposition = await fetch_exposition(reference.url)
+        servers: list[Start] = [
+            lambda launch: running_baseline(loop, exposition, launch),
+            lambda launch: running_exporter(loop, flags, static=True, launch=launch),
+            lambda launch: running_exporter(loop, flags, launch=launch),
+        ]
+        if against is not None:
+            servers.append(
+                lambda launch: running_exporter(loop, flags, launch=replace(launch, tree=against))
+            )
+        bare, static, exporter, *other = [
+            await per_scrape(start, warmup, count) for start in servers
+        ]
+    finally:
+        await fake.stop()
+    return [
+        InstructionsRow(
+            loop,
+            encoding,
+            count,
+            bare[encoding],
+            static[encoding],
+            exporter[encoding],
+            other[0][encoding] if other else None,
+        )
+        for encoding in ENCODINGS
+    ]
