@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.load import drive
+from bench.load import scrape_exactly
 from bench.procs import Launch, Server, running_baseline, running_exporter
 from bench.throughput import CACHED, fetch_exposition
 from bench.upstream import exporter_flags, prometheus_headers, start_upstream
@@ -25,7 +25,7 @@ ENCODINGS = ("identity", "gzip")
 CONNECTIONS = 4
 START_SECONDS = 300.0  # Python's start-up runs about 50 times slower under callgrind
 DUMP_SECONDS = 60.0
-TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
+TOTALS = re.compile(rb"^totals: (\d+)\n", re.MULTILINE)  # the last line of a dump
 
 
 @dataclass(frozen=True)
@@ -86,19 +86,6 @@ class Callgrind:
         raise RuntimeError(f"{server.name}: callgrind wrote no dump")
 
 
-async def scrapes(server: Server, gzip: bool, count: int) -> None:
-    (load,) = await drive(
-        "python",
-        [server],
-        prometheus_headers(gzip),
-        connections=CONNECTIONS,
-        duration=3600.0,
-        requests=count,
-    )
-    if load.requests != count or load.non_200:
-        raise RuntimeError(f"{server.name}: {load.requests} scrapes, {load.non_200} not 200")
-
-
 Start = Callable[[Launch], AbstractAsyncContextManager[Server]]
 
 
@@ -109,9 +96,10 @@ async def per_scrape(start: Start, warmup: int, count: int) -> dict[str, float]:
         async with start(callgrind.launch) as server:
             found = {}
             for encoding in ENCODINGS:
-                await scrapes(server, encoding == "gzip", warmup)
+                headers = prometheus_headers(encoding == "gzip")
+                await scrape_exactly(server, headers, warmup, CONNECTIONS)
                 await callgrind.dump(server)
-                await scrapes(server, encoding == "gzip", count)
+                await scrape_exactly(server, headers, count, CONNECTIONS)
                 found[encoding] = await callgrind.dump(server) / count
             return found
 

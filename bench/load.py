@@ -197,3 +197,14 @@ async def _wrk(
             )
         )
     return found
+
+
+async def scrape_exactly(
+    server: Server, headers: Sequence[tuple[str, str]], count: int, connections: int
+) -> None:
+    """`count` scrapes of `server` (Python generator); RuntimeError unless all answered 200."""
+    (load,) = await drive(
+        "python", [server], headers, connections=connections, duration=3600.0, requests=count
+    )
+    if load.requests != count or load.non_200:
+        raise RuntimeError(f"{server.name}: {load.requests} scrapes, {load.non_200} not 200")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.load import drive
+from bench.load import scrape_exactly
 from bench.procs import Server, rss_bytes, running_baseline, running_exporter
 from bench.throughput import fetch_exposition
 from bench.upstream import exporter_flags, prometheus_headers, start_upstream
@@ -44,16 +44,7 @@ class MemoryResult:
 async def scrape_n(server: Server, count: int) -> None:
     """`count` scrapes, half asking for gzip, with Prometheus' headers."""
     for gzip, share in ((True, count - count // 2), (False, count // 2)):
-        (load,) = await drive(
-            "python",
-            [server],
-            prometheus_headers(gzip),
-            connections=CONNECTIONS,
-            duration=3600.0,
-            requests=share,
-        )
-        if load.requests != share or load.non_200:
-            raise RuntimeError(f"{server.name}: {load.requests} scrapes, {load.non_200} not 200")
+        await scrape_exactly(server, prometheus_headers(gzip), share, CONNECTIONS)
 
 
 async def residency(server: Server, warmup: int, scrapes: int, after_start: int) -> Residency:

@@ -25,11 +25,11 @@ REPO = Path(__file__).resolve().parent.parent
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 START_TIMEOUT = 30.0
 CHILD_ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
-# glibc gives the top of a small heap back to the kernel when a large buffer there is freed
-# (asyncio's 256 KiB socket read buffer, a 22 KB response) and faults it in again for the next
-# one. Whether a process falls into that depends on its heap's layout, not on its code (the bare
-# server did, with asyncio and the 22 KB body; the exporter did not). With these settings no
-# server does: the heap keeps what it has, and the buffers come from it.
+# glibc can give the top of a small heap back to the kernel whenever a large buffer there is
+# freed (a 22 KB response) and fault it in again for the next one. Whether a process falls into
+# that depends on its heap's layout, not on its code (the bare server did, with asyncio and the
+# 22 KB body; the exporter did not). With these settings no server does: the heap keeps what
+# it has, and buffers up to 1 MiB (asyncio's 256 KiB read buffer among them) come from it.
 STEADY_HEAP_ENV = {
     "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=67108864"
 }

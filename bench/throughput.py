@@ -52,11 +52,6 @@ class ThroughputRow:
         """Throughput against the static baseline: the cost of the exporter's scrape path."""
         return self.exporter.rps / self.static.rps
 
-    @property
-    def cpu_ratio(self) -> float:
-        """Bare server's CPU per scrape over the exporter's: 1.0 = no work of its own."""
-        return self.bare.cpu_us_per_request / self.exporter.cpu_us_per_request
-
 
 async def fetch_exposition(url: str) -> Exposition:
     """The exporter's exposition as Prometheus receives it, identity and gzip."""

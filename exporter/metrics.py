@@ -30,8 +30,8 @@ PREFIX = "binance_pm"
 class ExporterCollector(Collector):
     """A prometheus_client collector over the refresh gates. Its output changes only when
     `version()` changes, which lets the exposition be rendered once per version; that happens
-    after an upstream request, or `seconds_until_stale()` from now. The tiered
-    (v2) families exist only when a `tiers` gate is given, i.e. when an API secret is set."""
+    after an upstream request, or `seconds_until_stale()` from now. The tiered (v2) families
+    exist only when a `tiers` gate is given, i.e. when an API secret is set."""
 
     def __init__(
         self,

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need (Debian's prometheus for promtool and the server, a
-# virtualenv with the package and its test extras), then runs the linters and the tests.
+# Sets up everything the tests need (Debian's prometheus for promtool and the server, valgrind
+# for the benchmark's instruction counts, a virtualenv with the package and its test extras),
+# then runs the linters and the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+missing=()
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || missing+=(valgrind)
+if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
 fi
 
 python3 -m venv .venv

@@ -22,16 +22,20 @@ ITEMS = (
 )
 
 
-def test_quick_benchmark_runs_and_reports_every_item(tmp_path: Path) -> None:
-    raw = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, "bench/bench.py", "--quick", "--loops", "asyncio", "--json", str(raw)],
+def run_bench(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "bench/bench.py", "--quick", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
+
+
+def test_quick_benchmark_runs_and_reports_every_item(tmp_path: Path) -> None:
+    raw = tmp_path / "bench.json"
+    result = run_bench("--loops", "asyncio", "--json", str(raw), timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     for heading in ITEMS:
         assert heading in result.stdout
@@ -42,3 +46,26 @@ def test_quick_benchmark_runs_and_reports_every_item(tmp_path: Path) -> None:
     assert 1 <= economy["upstream_requests"] == economy["exporter_counted"]
     assert results["memory"]["scrapes"] > 0
     assert all(row["exporter"]["non_200"] == 0 for row in results["throughput"])
+
+
+def test_quick_benchmark_against_another_tree_on_the_default_heap() -> None:
+    result = run_bench(
+        "--loops",
+        "asyncio",
+        "--only",
+        "throughput",
+        "--default-heap",
+        "--against",
+        str(REPO),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"--against: {REPO}" in result.stdout
+    assert "--against ratio to bare" in result.stdout
+    assert "glibc's default heap settings" in result.stdout
+
+
+def test_against_a_tree_without_the_exporter_is_refused(tmp_path: Path) -> None:
+    result = run_bench("--against", str(tmp_path), timeout=60)
+    assert result.returncode == 2
+    assert "no bench/run_exporter.py in that tree" in result.stderr
