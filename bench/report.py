@@ -88,6 +88,7 @@ def throughput_table(rows: Sequence[ThroughputRow], assets: int, seconds: float)
             f"{r.static_ratio:.2f}",
             f"{r.bare.p50_ms:.2f} / {r.bare.p99_ms:.2f}",
             f"{r.exporter.p50_ms:.2f} / {r.exporter.p99_ms:.2f}",
+            f"{r.bare.p50_ms / r.exporter.p50_ms:.2f} / {r.bare.p99_ms / r.exporter.p99_ms:.2f}",
             three(
                 r.bare.cpu_us_per_request,
                 r.static.cpu_us_per_request,
@@ -121,6 +122,7 @@ def throughput_table(rows: Sequence[ThroughputRow], assets: int, seconds: float)
         "ratio to static",
         "bare p50 / p99 ms",
         "exporter p50 / p99 ms",
+        "latency ratio bare / exporter, p50 / p99",
         "CPU µs per scrape: bare / static / exporter",
         "page faults per scrape: bare / static / exporter",
     ]
