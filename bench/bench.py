@@ -4,7 +4,7 @@ with Prometheus' own Accept header, once without and once with gzip:
 1. cached-scrape throughput and p50/p99 latency of /metrics under the same load generator as
    two baselines serving the very same bytes: a minimal aiohttp server process (ratio goal
    >= 0.9) and a static handler in an exporter process; 1b. the same scrapes' instructions,
-   counted by valgrind's callgrind (when installed): the figure that does not vary;
+   counted by valgrind's callgrind (when installed): the figure that hardly varies;
 2. upstream economy: an HA pair of scrapers plus bursts of concurrent scrapes at one
    --min-interval (requests must not exceed elapsed/interval + 1);
 3. scaling in assets: cost of one refresh (fetch + parse + render) and of one cached scrape;
@@ -151,6 +151,7 @@ async def run(
                 assets=ASSETS,
                 warmup=settings.instructions_warmup,
                 count=settings.instructions_scrapes,
+                steady_heap=steady_heap,
                 against=against,
             )
     if "economy" in items:
@@ -191,6 +192,7 @@ def render(
     generator: str,
     command: str,
     against: Path | None = None,
+    instructions_skipped: bool = False,
 ) -> str:
     placement = (
         f"servers pinned to CPU {sorted(SERVER_CPUS)}, load generator to CPU {sorted(CLIENT_CPUS)}"
@@ -210,7 +212,7 @@ def render(
         parts += ["", report.throughput_table(results.throughput, ASSETS, settings.duration)]
     if results.instructions:
         parts += ["", report.instructions_table(results.instructions)]
-    elif not valgrind_installed():
+    elif instructions_skipped:
         parts += ["", "(1b. instructions per scrape: skipped, valgrind is not installed.)"]
     if results.economy:
         parts += ["", report.economy_table(results.economy)]
@@ -269,14 +271,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default=",".join(default_items()),
         help=f"comma-separated items, of {','.join(ITEMS)} (default: all; instructions only "
         "when valgrind is installed)",
     )
     parser.add_argument(
         "--default-heap",
         action="store_true",
-        help="run the servers of items 1 and 3 with glibc's default heap settings",
+        help="run the servers of items 1, 1b and 3 with glibc's default heap settings",
     )
     parser.add_argument("--economy-seconds", type=float, help="override the economy duration")
     parser.add_argument(
@@ -293,7 +294,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
-    args.items = [item for item in args.only.split(",") if item]
+    args.instructions_skipped = args.only is None and not valgrind_installed()
+    only = ",".join(default_items()) if args.only is None else args.only
+    args.items = [item for item in only.split(",") if item]
     args.loop_names = [loop for loop in args.loops.split(",") if loop]
     for item in args.items:
         if item not in ITEMS:
@@ -335,7 +338,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    print(render(results, settings, args.load_generator, command.strip(), args.against), flush=True)
+    report_text = render(
+        results,
+        settings,
+        args.load_generator,
+        command.strip(),
+        args.against,
+        args.instructions_skipped,
+    )
+    print(report_text, flush=True)
     if args.json:
         args.json.write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
     problems = failures(results)

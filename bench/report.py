@@ -173,7 +173,8 @@ def instructions_table(rows: Sequence[InstructionsRow]) -> str:
     note = (
         f"Each server under valgrind's callgrind, {scrapes:,} cached scrapes per encoding after "
         "a warm-up, with the same load generator and allocator settings as item 1; the count "
-        "is the same on every run of the same code, so this is the noise-free view of item 1."
+        "moves by about 0.1 % from one run of the same code to the next, so this is the "
+        "nearly noise-free view of item 1."
     )
     return f"### 1b. Instructions per cached scrape\n\n{note}\n\n{table(header, body)}"
 

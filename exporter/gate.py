@@ -201,7 +201,11 @@ class RefreshGate(Generic[PayloadT]):
         self.next_allowed = started + self._min_interval
         done = self._wall()
         self.snapshot = Snapshot(
-            payload=fetched.payload, last_success=done, last_attempt=done, up=True
+            payload=fetched.payload,
+            last_success=done,
+            last_attempt=done,
+            succeeded_at=self._clock(),
+            up=True,
         )
 
     def _record_failure(self, fault: UpstreamFault, started: float, wall: float) -> None:

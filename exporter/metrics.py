@@ -40,7 +40,7 @@ class ExporterCollector(Collector):
         *,
         min_interval: float,
         max_stale: float,
-        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         tiers: RefreshGate[ParsedTiers] | None = None,
         clock: ServerClock | None = None,
         upstream_url: Callable[[], str] | None = None,
@@ -52,13 +52,13 @@ class ExporterCollector(Collector):
         self._budget = budget
         self._min_interval = min_interval
         self._max_stale = max_stale
-        self._wall = wall
+        self._monotonic = monotonic
 
     def _gates(self) -> list[RefreshGate[Any]]:
         return [self._v1] if self._tiers is None else [self._v1, self._tiers]
 
     def version(self) -> Hashable:
-        now = self._wall()
+        now = self._monotonic()
         gates = tuple(
             (gate.generation, gate.snapshot.fresh_payload(now, self._max_stale) is None)
             for gate in self._gates()
@@ -69,12 +69,12 @@ class ExporterCollector(Collector):
     def seconds_until_stale(self) -> float:
         """Seconds until the output changes with no upstream request: when the rates of an
         endpoint reach --max-stale and are dropped. inf when no rates are exported."""
-        now = self._wall()
+        now = self._monotonic()
         gates = self._gates()
         return min(gate.snapshot.seconds_until_stale(now, self._max_stale) for gate in gates)
 
     def collect(self) -> Iterator[Metric]:
-        now = self._wall()
+        now = self._monotonic()
         yield from self._rates(now)
         if self._tiers is not None:
             yield from self._tiered_rates(self._tiers, now)

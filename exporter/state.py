@@ -17,28 +17,32 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 @dataclass(frozen=True)
 class Snapshot(Generic[PayloadT]):
-    """The last good payload and how the latest attempt went."""
+    """The last good payload and how the latest attempt went. Times are Unix times, except
+    `succeeded_at`: the time.monotonic() of the last success, on which --max-stale is counted,
+    so that a step of the system clock neither drops the rates early nor keeps them late."""
 
     payload: PayloadT | None = None
     last_success: float | None = None
     last_attempt: float | None = None
+    succeeded_at: float | None = None
     up: bool = False
     last_reason: Reason | None = None
     last_error: str = ""
 
     def fresh_payload(self, now: float, max_stale: float) -> PayloadT | None:
-        """The last good payload while it is at most max_stale seconds old, else None."""
-        if self.payload is None or self.last_success is None:
+        """The last good payload while it is at most max_stale seconds old at `now` (a
+        time.monotonic() value), else None."""
+        if self.payload is None or self.succeeded_at is None:
             return None
-        if now - self.last_success > max_stale:
+        if now - self.succeeded_at > max_stale:
             return None
         return self.payload
 
     def seconds_until_stale(self, now: float, max_stale: float) -> float:
-        """Seconds until fresh_payload() turns None; inf when it already is."""
-        if self.last_success is None or self.fresh_payload(now, max_stale) is None:
+        """Seconds from `now` until fresh_payload() turns None; inf when it already is."""
+        if self.succeeded_at is None or self.fresh_payload(now, max_stale) is None:
             return math.inf
-        return self.last_success + max_stale - now
+        return self.succeeded_at + max_stale - now
 
 
 @dataclass

@@ -53,15 +53,16 @@ def test_quick_benchmark_against_another_tree_on_the_default_heap() -> None:
         "--loops",
         "asyncio",
         "--only",
-        "throughput",
+        "throughput,instructions",
         "--default-heap",
         "--against",
         str(REPO),
-        timeout=120,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"--against: {REPO}" in result.stdout
     assert "--against ratio to bare" in result.stdout
+    assert "--against instructions per scrape" in result.stdout
     assert "glibc's default heap settings" in result.stdout
 
 

@@ -1,36 +1,49 @@
-"""A cached scrape asks neither the gates nor the collector, yet never serves anything older
-than what the exporter knows: it goes through the gates again when a request falls due, while
-one is in flight, and when the last good rates reach --max-stale."""
+"""A cached scrape asks neither the gates nor the collector, yet serves every change as soon as
+there is one: it goes through the gates again when a request falls due, while one is in flight,
+and when the last good rates reach --max-stale."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from tests.conftest import StartExporter, rates_of
-from tests.fake_binance import FakeBinance, Reply
+from tests.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply
+from tests.test_tiered import SECRET, WITH_SECRET
 
 
-async def test_cached_scrapes_do_not_ask_the_collector(
-    start_exporter: StartExporter, monkeypatch: pytest.MonkeyPatch
+async def test_cached_scrapes_ask_neither_the_gates_nor_the_collector(
+    fake: FakeBinance, start_exporter: StartExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = await start_exporter("--min-interval", "60")
-    collector = running.exporter.collector
-    real_version = collector.version
-    asked: list[Hashable] = []
+    fake.api_secret = SECRET
+    running = await start_exporter("--min-interval", "60", env=WITH_SECRET)
+    exporter = running.exporter
+    asked: list[str] = []
 
-    def counted_version() -> Hashable:
-        asked.append(real_version())
-        return asked[-1]
+    def counted(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            asked.append(name)
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(collector, "version", counted_version)
-    await running.scrape()
-    assert len(asked) == 1, "the first scrape fetched and looked at the collector once"
+        return call
+
+    for gate in exporter.gates:
+        for method in ("refresh", "next_refresh_at"):
+            monkeypatch.setattr(gate, method, counted(method, getattr(gate, method)))
+    for method in ("version", "collect", "seconds_until_stale"):
+        monkeypatch.setattr(
+            exporter.collector, method, counted(method, getattr(exporter.collector, method))
+        )
+    first = await running.scrape()
+    assert {"refresh", "next_refresh_at", "version", "collect"} <= set(asked)
+    asked.clear()
     for _ in range(200):
-        assert rates_of(await running.samples()) == {"BTC": 0.95, "USDT": 1.0}
-    assert len(asked) == 1, "cached scrapes are served without asking the collector"
+        assert await running.scrape() == first
+    assert asked == [], "cached scrapes are served without asking the gates or the collector"
+    assert (fake.count(V1_PATH), fake.count(V2_PATH)) == (1, 1)
 
 
 async def test_settled_until_the_next_request_is_allowed(
@@ -75,3 +88,24 @@ async def test_rates_drop_at_max_stale_while_no_request_is_allowed(
     assert fake.count() == 2, "no request was allowed"
     assert rates_of(samples) == {}, "dropped at --max-stale all the same"
     assert samples[("binance_pm_up", ())] == 0.0
+
+
+async def test_a_result_that_lands_while_the_other_endpoint_closed_the_budget_is_served(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    """v2's request is in flight when v1's 429 closes the IP budget for 30 s: v2's outcome must
+    reach the next scrape, not wait for the budget to open."""
+    fake.api_secret = SECRET
+    running = await start_exporter("--min-interval", "1", env=WITH_SECRET)
+    samples = await running.samples()
+    assert samples[("binance_pm_tiered_up", ())] == 1.0
+    await asyncio.sleep(1.05)
+    fake.enqueue(Reply(status=429, headers={"Retry-After": "30"}), path=V1_PATH)
+    fake.enqueue(Reply(status=500, delay=0.5), path=V2_PATH)
+    samples = await running.samples(**{"X-Prometheus-Scrape-Timeout-Seconds": "0.25"})
+    assert samples[("binance_pm_up", ())] == 0.0
+    assert samples[("binance_pm_tiered_up", ())] == 1.0, "v2's request is still in flight"
+    await asyncio.sleep(0.8)
+    samples = await running.samples()
+    assert samples[("binance_pm_tiered_up", ())] == 0.0, "v2's failure, as soon as it landed"
+    assert (fake.count(V1_PATH), fake.count(V2_PATH)) == (2, 2)
