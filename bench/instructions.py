@@ -140,7 +140,7 @@ async def instructions(
         bare, static, exporter, *other = [
             await per_scrape(start, warmup, count, steady_heap) for start in servers
         ]
-        exporters = len(servers)  # the reference, static, this one and --against: one each
+        exporters = len(servers)  # the reference, and every server but bare: one request each
         if fake.count() != exporters:
             raise RuntimeError(f"{fake.count()} upstream requests for {exporters} exporters")
     finally:

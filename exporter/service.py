@@ -81,10 +81,8 @@ class Exporter:
         never while a request is in flight, whose end changes what is exported."""
         await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
         self.exposition.sync()
-        now = time.monotonic()
         self._settled_until = min(
-            now + self.collector.seconds_until_stale(),
-            *(gate.next_refresh_at() for gate in self.gates),
+            self.collector.stale_at(), *(gate.next_refresh_at() for gate in self.gates)
         )
 
     def scrape_deadline(self, scrape_timeout_header: str | None) -> float:

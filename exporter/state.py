@@ -38,11 +38,11 @@ class Snapshot(Generic[PayloadT]):
             return None
         return self.payload
 
-    def seconds_until_stale(self, now: float, max_stale: float) -> float:
-        """Seconds from `now` until fresh_payload() turns None; inf when it already is."""
+    def stale_at(self, now: float, max_stale: float) -> float:
+        """The time.monotonic() after which fresh_payload() is None; inf when it already is."""
         if self.succeeded_at is None or self.fresh_payload(now, max_stale) is None:
             return math.inf
-        return self.succeeded_at + max_stale - now
+        return self.succeeded_at + max_stale
 
 
 @dataclass

@@ -33,7 +33,7 @@ async def test_cached_scrapes_ask_neither_the_gates_nor_the_collector(
     for gate in exporter.gates:
         for method in ("refresh", "next_refresh_at"):
             monkeypatch.setattr(gate, method, counted(method, getattr(gate, method)))
-    for method in ("version", "collect", "seconds_until_stale"):
+    for method in ("version", "collect", "stale_at"):
         monkeypatch.setattr(
             exporter.collector, method, counted(method, getattr(exporter.collector, method))
         )
