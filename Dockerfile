@@ -31,5 +31,5 @@ COPY --from=build /opt/exporter /opt/exporter
 USER 10001:10001
 EXPOSE 10471
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python", "-m", "exporter.healthcheck"]
+    CMD ["python", "-m", "exporter.web.healthcheck"]
 ENTRYPOINT ["binance-pm-exporter"]

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 from bench.upstream import API_KEY, PROMETHEUS_ACCEPT
 from exporter.config import load_config
-from exporter.parse import parse_collateral_rates
 from exporter.service import running_exporter
-from exporter.sources import V1_PATH
+from exporter.upstream.endpoints import V1_PATH
+from exporter.upstream.parse import parse_collateral_rates
 
 
 async def measure(url: str, repeats: int) -> dict[str, object]:

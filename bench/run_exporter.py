@@ -26,8 +26,8 @@ STATIC_HEADERS = (hdrs.CONTENT_TYPE, hdrs.VARY, hdrs.CONTENT_ENCODING)
 
 
 def install_static_metrics() -> None:
-    from exporter import web as exporter_web
     from exporter.service import Exporter
+    from exporter.web import app as exporter_web
 
     real_handler_for = exporter_web.metrics_handler
 

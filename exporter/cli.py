@@ -12,12 +12,12 @@ from contextlib import AsyncExitStack
 
 from exporter import eventloop
 from exporter.config import Config, ConfigError, load_config
-from exporter.listener import serving
 from exporter.logs import setup_logging
 from exporter.service import running_exporter
-from exporter.web import make_app
-from exporter.webconfig import WebConfig, load_web_config
-from exporter.webguard import LiveWebConfig
+from exporter.web.app import make_app
+from exporter.web.guard import LiveWebConfig
+from exporter.web.listener import serving
+from exporter.web.webconfig import WebConfig, load_web_config
 
 log = logging.getLogger("exporter")
 

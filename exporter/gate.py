@@ -16,65 +16,18 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Generic
 
-from exporter.faults import Reason, UpstreamFault, is_rate_limit
-from exporter.state import EndpointStats, PayloadT, Snapshot
+from exporter.state import EndpointStats, Snapshot
+from exporter.upstream.budget import IpBudget
+from exporter.upstream.faults import Reason, UpstreamFault, is_rate_limit
+from exporter.upstream.results import Deferred, Fetched, PayloadT
 
-log = logging.getLogger("exporter.gate")
+log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
-IP_WEIGHT_LIMIT = 12000
-IP_WEIGHT_SAFETY = 0.9  # stop at 90% of the budget: other programs on this IP share it
-
-
-class Deferred(Exception):
-    """Raised by a fetch that stopped before its main request because the IP budget closed
-    meanwhile (a 429/418 on another endpoint): no error of its own, it waits for the budget."""
-
-
-@dataclass(frozen=True)
-class Fetched(Generic[PayloadT]):
-    payload: PayloadT
-    invalid_entries: int
-    used_weight: int | None
-
-
-class IpBudget:
-    """What every endpoint and host behind this IP shares: Binance's rate-limit floor."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self._clock = clock
-        self._wall = wall
-        self.not_before = 0.0
-        self.used_weight: int | None = None
-
-    def is_open(self) -> bool:
-        return self._clock() >= self.not_before
-
-    def block_for(self, seconds: float, why: str) -> None:
-        until = self._clock() + seconds
-        if until > self.not_before:
-            self.not_before = until
-            log.warning("upstream requests paused for %.0fs: %s", seconds, why)
-
-    def note_weight(self, used_weight: int | None) -> None:
-        if used_weight is None:
-            return
-        self.used_weight = used_weight
-        if used_weight >= IP_WEIGHT_LIMIT * IP_WEIGHT_SAFETY:
-            now = self._wall()
-            to_next_minute = math.floor(now / 60.0) * 60.0 + 60.0 - now + 1.0
-            self.block_for(
-                to_next_minute,
-                f"used IP weight {used_weight} of {IP_WEIGHT_LIMIT}: waiting for the next minute",
-            )
 
 
 class BackoffPolicy:

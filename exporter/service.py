@@ -13,16 +13,17 @@ from typing import Any
 import aiohttp
 
 from exporter import __version__
-from exporter.binance import BinanceClient
-from exporter.clock import ServerClock
 from exporter.config import Config
-from exporter.demo import DemoUpstream
 from exporter.exposition import ExpositionCache
-from exporter.gate import IpBudget, RefreshGate
+from exporter.gate import RefreshGate
 from exporter.metrics import ExporterCollector
-from exporter.parse import ParsedRates
-from exporter.parse_tiers import ParsedTiers
-from exporter.sources import collateral_rates_v1, tiered_collateral_rates_v2
+from exporter.upstream.budget import IpBudget
+from exporter.upstream.client import BinanceClient
+from exporter.upstream.clock import ServerClock
+from exporter.upstream.demo import DemoUpstream
+from exporter.upstream.endpoints import collateral_rates_v1, tiered_collateral_rates_v2
+from exporter.upstream.parse import ParsedRates
+from exporter.upstream.parse_tiers import ParsedTiers
 
 USER_AGENT = f"binance-pm-exporter/{__version__}"
 

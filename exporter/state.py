@@ -6,11 +6,10 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic
 
-from exporter.faults import Reason
-
-PayloadT = TypeVar("PayloadT")
+from exporter.upstream.faults import Reason
+from exporter.upstream.results import PayloadT
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 

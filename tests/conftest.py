@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import load_config
 from exporter.service import Exporter, running_exporter
-from exporter.web import make_app
+from exporter.web.app import make_app
 from tests.fake_binance import FakeBinance
 
 API_KEY = "test-api-key-0123456789"

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporter.config import load_config
-from exporter.listener import KEEPALIVE_SECONDS, Listener, serving
 from exporter.service import Exporter, running_exporter
-from exporter.web import make_app
-from exporter.webconfig import load_web_config
-from exporter.webguard import LiveWebConfig
+from exporter.web.app import make_app
+from exporter.web.guard import LiveWebConfig
+from exporter.web.listener import KEEPALIVE_SECONDS, Listener, serving
+from exporter.web.webconfig import load_web_config
 from tests.conftest import API_KEY
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import bcrypt
 
 from exporter.config import DEFAULT_PORT
-from exporter.healthcheck import main as healthcheck
+from exporter.web.healthcheck import main as healthcheck
 from tests.fake_binance import FakeBinance
 from tests.serving import served
 
@@ -85,7 +85,7 @@ def test_port_entry_point_and_health_check() -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert steps["ENTRYPOINT"] == '["binance-pm-exporter"]'
     assert "binance-pm-exporter" in scripts
-    assert steps["HEALTHCHECK"].endswith('CMD ["python", "-m", "exporter.healthcheck"]')
+    assert steps["HEALTHCHECK"].endswith('CMD ["python", "-m", "exporter.web.healthcheck"]')
 
 
 def test_no_secret_is_baked_in() -> None:

@@ -20,8 +20,8 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.faults import UpstreamFault
-from exporter.parse import ParsedRates, parse_collateral_rates
+from exporter.upstream.faults import UpstreamFault
+from exporter.upstream.parse import ParsedRates, parse_collateral_rates
 from tests.fake_binance import FakeBinance, Reply
 from tests.hostile import bodies, deep_nesting, duplicate_keys, huge_numbers
 from tests.serving import served

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from exporter.faults import Reason, UpstreamFault
-from exporter.parse_tiers import Tier, parse_tiered_rates
+from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.parse_tiers import Tier, parse_tiered_rates
 
 NO_CAP = "99999999999"
 

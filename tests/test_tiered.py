@@ -10,7 +10,7 @@ import time
 import aiohttp
 import pytest
 
-from exporter.signing import signed_query
+from exporter.upstream.signing import signed_query
 from tests.conftest import API_KEY, StartExporter, rates_of
 from tests.fake_binance import (
     NO_CAP,

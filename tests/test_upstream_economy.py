@@ -8,8 +8,10 @@ import itertools
 import math
 import time
 
-from exporter.gate import Fetched, IpBudget, RefreshGate
-from exporter.parse import ParsedRates
+from exporter.gate import RefreshGate
+from exporter.upstream.budget import IpBudget
+from exporter.upstream.parse import ParsedRates
+from exporter.upstream.results import Fetched
 from tests.conftest import Running, StartExporter, parse_samples
 from tests.fake_binance import FakeBinance, Reply
 

@@ -17,7 +17,7 @@ import aiohttp
 import bcrypt
 import pytest
 
-from exporter.healthcheck import alive
+from exporter.web.healthcheck import alive
 from tests.exporter_subprocess import exporter_process
 from tests.fake_binance import FakeBinance
 from tests.pki import Pki, make_pki
@@ -214,7 +214,7 @@ async def test_changed_file_is_picked_up_and_a_bad_one_ignored(
         await eventually(bob_required)
         assert await status_of(url, pki.client_context(), **basic("bob", PASSWORD)) == 200
 
-        caplog.set_level(logging.ERROR, logger="exporter.webconfig")
+        caplog.set_level(logging.ERROR, logger="exporter.web.guard")
         write_config(path, "basic_auth_users:\n  bob: plaintext-oops\n")
         await eventually(lambda: "web config not reloaded" in caplog.text)
         assert "plaintext-oops" not in caplog.text

@@ -11,7 +11,7 @@ import pytest
 
 from exporter.cli import main
 from exporter.config import ConfigError
-from exporter.webconfig import load_web_config
+from exporter.web.webconfig import load_web_config
 from tests.pki import Pki, make_pki
 
 PASSWORD = "correct horse battery staple"

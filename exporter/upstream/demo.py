@@ -11,7 +11,7 @@ import time
 
 from aiohttp import web
 
-from exporter.signing import signature
+from exporter.upstream.signing import signature
 
 STABLECOINS = ("USDT", "USDC", "FDUSD", "TUSD", "USDP", "DAI", "BFUSD", "USDE", "PYUSD", "EURI")
 MAJORS = ("BTC", "ETH", "BNB", "SOL", "XRP", "WBTC", "WBETH", "BETH", "BNSOL")

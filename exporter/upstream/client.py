@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from exporter.faults import Reason, UpstreamFault, classify_status
+from exporter.upstream.faults import Reason, UpstreamFault, classify_status
 
-log = logging.getLogger("exporter.binance")
+log = logging.getLogger(__name__)
 
 USED_WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
 API_KEY_HEADER = "X-MBX-APIKEY"

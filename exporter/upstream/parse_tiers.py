@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from exporter.faults import Reason, UpstreamFault
-from exporter.parse import entries_by_asset, parse_decimal, parse_rate
+from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.parse import entries_by_asset, parse_decimal, parse_rate
 
 MAX_TIERS_PER_ASSET = 64
 

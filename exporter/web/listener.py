@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from exporter.webconfig import WebConfig
-from exporter.webguard import LiveWebConfig
+from exporter.web.guard import LiveWebConfig
+from exporter.web.webconfig import WebConfig
 
-log = logging.getLogger("exporter.listener")
+log = logging.getLogger(__name__)
 
 # A connection that has not completed a request within this time is closed, and so is an idle
 # keep-alive connection: slow or stalled clients cannot hold sockets for long. Prometheus scrapes

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from exporter.faults import Reason, UpstreamFault
+from exporter.upstream.faults import Reason, UpstreamFault
 
 ValueT = TypeVar("ValueT")
 

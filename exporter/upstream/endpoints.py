@@ -7,15 +7,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from exporter.binance import BinanceClient, UpstreamResponse
-from exporter.clock import ServerClock
-from exporter.faults import UpstreamFault, is_rate_limit
-from exporter.gate import Deferred, Fetched, IpBudget
-from exporter.parse import ParsedRates, parse_collateral_rates
-from exporter.parse_tiers import ParsedTiers, parse_tiered_rates
-from exporter.signing import signed_query
+from exporter.upstream.budget import IpBudget
+from exporter.upstream.client import BinanceClient, UpstreamResponse
+from exporter.upstream.clock import ServerClock
+from exporter.upstream.faults import UpstreamFault, is_rate_limit
+from exporter.upstream.parse import ParsedRates, parse_collateral_rates
+from exporter.upstream.parse_tiers import ParsedTiers, parse_tiered_rates
+from exporter.upstream.results import Deferred, Fetched
+from exporter.upstream.signing import signed_query
 
-log = logging.getLogger("exporter.sources")
+log = logging.getLogger(__name__)
 ParsedT = TypeVar("ParsedT")
 
 V1_PATH = "/sapi/v1/portfolio/collateralRate"

@@ -11,11 +11,11 @@ import math
 import time
 from collections.abc import Callable
 
-from exporter.binance import BinanceClient
-from exporter.faults import Reason, UpstreamFault
-from exporter.parse import decode_json
+from exporter.upstream.client import BinanceClient
+from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.parse import decode_json
 
-log = logging.getLogger("exporter.clock")
+log = logging.getLogger(__name__)
 
 TIME_PATH = "/api/v3/time"
 NOTABLE_OFFSET_MS = 1000.0

@@ -12,11 +12,11 @@ from pathlib import Path
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from exporter.basicauth import BasicAuthVerifier
 from exporter.config import ConfigError
-from exporter.webconfig import WebConfig, current_signature, load_web_config
+from exporter.web.basicauth import BasicAuthVerifier
+from exporter.web.webconfig import WebConfig, current_signature, load_web_config
 
-log = logging.getLogger("exporter.webconfig")
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 REALM = "binance-pm-exporter"

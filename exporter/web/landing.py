@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter import __version__
-from exporter.gate import IpBudget, RefreshGate
+from exporter.gate import RefreshGate
 from exporter.state import Snapshot
+from exporter.upstream.budget import IpBudget
 
 
 def _when(timestamp: float | None) -> str:

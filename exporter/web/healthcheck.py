@@ -1,7 +1,7 @@
 """Container health check (the image has no curl): exit 0 when the exporter on this host answers
 GET /healthz, over plain HTTP or, when the web config turns TLS on, over TLS.
 
-    python -m exporter.healthcheck [HOST:PORT]
+    python -m exporter.web.healthcheck [HOST:PORT]
 
 The address defaults to BINANCE_PM_LISTEN_ADDRESS (else :10471); an all-interfaces address is
 probed on loopback. Liveness only: a 401 (basic auth) or a TLS handshake refused for want of a

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from exporter.landing import render_landing
 from exporter.service import Exporter
-from exporter.webguard import LiveWebConfig, install_guard
+from exporter.web.guard import LiveWebConfig, install_guard
+from exporter.web.landing import render_landing
 
 EXPORTER_KEY: web.AppKey[Exporter] = web.AppKey("exporter", Exporter)
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
