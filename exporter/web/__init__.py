@@ -1,2 +1,1 @@
-"""The HTTP side: the aiohttp app and its handlers, the listener, the landing page, the web
-config file with its guard and basic auth, and the container healthcheck."""
+"""The HTTP side: app and handlers, listener, landing page, web config, auth, healthcheck."""
