@@ -41,6 +41,16 @@ CONTRACT_METRICS = {
     "binance_pm_collateral_assets",
     "binance_pm_exporter_build_info",
     "binance_pm_upstream_host_info",
+    "binance_pm_exposition_errors_total",
+}
+PROCESS_METRICS = {
+    "process_virtual_memory_bytes",
+    "process_resident_memory_bytes",
+    "process_start_time_seconds",
+    "process_cpu_seconds_total",
+    "process_open_fds",
+    "process_max_fds",
+    "python_info",
 }
 
 
@@ -52,7 +62,7 @@ async def test_every_asset_exported_with_its_exact_value(
     samples = await running.samples()
     assert rates_of(samples) == {asset: float(rate) for asset, rate in MANY_RATES.items()}
     assert samples[("binance_pm_collateral_assets", ())] == len(MANY_RATES)
-    assert {name for name, _ in samples} == CONTRACT_METRICS
+    assert {name for name, _ in samples} == CONTRACT_METRICS | PROCESS_METRICS
 
 
 async def test_four_hundred_assets(fake: FakeBinance, start_exporter: StartExporter) -> None:
