@@ -277,7 +277,7 @@ async def test_a_failing_collector_serves_the_last_good_exposition_and_counts(
         assert response.status == 200
         text = await response.text()
         parse = parse_om if accept == PROMETHEUS_ACCEPT else text_string_to_metric_families
-        families = {f.name: f for f in parse(text)}  # type: ignore[no-untyped-call]
+        families = {f.name: f for f in parse(text)}
         rates = {s.labels["asset"]: s.value for s in families["binance_pm_collateral_rate"].samples}
         assert rates == {"BTC": 0.95, "USDT": 1.0}  # the last good one
         errors = families["binance_pm_exposition_errors"].samples[0].value

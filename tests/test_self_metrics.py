@@ -11,7 +11,9 @@ import sys
 from collections.abc import Callable
 
 import aiohttp
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
+from prometheus_client.registry import Collector
 
 from exporter.exposition import ExpositionCache
 from tests.conftest import PLAIN_ACCEPT, StartExporter, parse_samples, rates_of
@@ -86,15 +88,13 @@ async def test_process_metrics_are_rendered_at_most_once_a_second(
     assert real is not cache
 
 
-def _process_collectors_counting(calls: list[int]) -> tuple[Callable[[], object], ...]:
-    from prometheus_client.metrics_core import GaugeMetricFamily
-
-    class Counting:
-        def collect(self) -> list[GaugeMetricFamily]:
+def _process_collectors_counting(calls: list[int]) -> tuple[Collector, ...]:
+    class Counting(Collector):
+        def collect(self) -> list[Metric]:
             calls[0] += 1
             return [GaugeMetricFamily("process_test_renders", "renders", value=calls[0])]
 
-    return (Counting(),)  # type: ignore[return-value]
+    return (Counting(),)
 
 
 def _low_files_limit(soft: int, hard: int) -> Callable[[], None]:
