@@ -444,3 +444,17 @@ async def test_sighup_with_an_emptied_file_keeps_tls_and_auth(pki: Pki, tmp_path
             await status_of(url.replace("https://", "http://"), None)
         assert "web config reloaded" not in exporter.stderr
     assert exporter.process.returncode == 0
+
+
+async def test_concurrent_scrapes_with_one_new_credential_share_one_check(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {HASH}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        url = server.url + "/metrics"
+        statuses = await asyncio.gather(
+            *(status_of(url, None, **basic("alice", PASSWORD)) for _ in range(40))
+        )
+        assert statuses == [200] * 40
+        assert server.live.auth.bcrypt_runs == 1

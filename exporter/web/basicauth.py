@@ -75,6 +75,7 @@ class BasicAuthVerifier:
         self._max_waiting = waiting
         self._waiting = 0
         self._checks = asyncio.Semaphore(CONCURRENT_CHECKS)
+        self._in_flight: dict[bytes, asyncio.Future[bool]] = {}
         self._digest_key = os.urandom(32)
         self._decoys: dict[int, bytes] = {}
         self.bcrypt_runs = 0
@@ -97,22 +98,29 @@ class BasicAuthVerifier:
         if key in self._refused:
             self._refused.move_to_end(key)
             return False
+        in_flight = self._in_flight.get(key)
+        if in_flight is not None:  # the same credential, already being checked: share it
+            return await asyncio.shield(in_flight)
         if self._waiting >= self._max_waiting:
             self.turned_away += 1
             return False
+        check = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = check
         self._waiting += 1
+        right = False
         try:
             async with self._checks:
                 self.bcrypt_runs += 1
-                right = await asyncio.to_thread(_checkpw, password, hashed)
+                right = await asyncio.to_thread(_checkpw, password, hashed) and known
+            _remember(
+                self._verified if right else self._refused,
+                key,
+                self._verified_size if right else self._refused_size,
+            )
         finally:
             self._waiting -= 1
-        right = right and known
-        _remember(
-            self._verified if right else self._refused,
-            key,
-            self._verified_size if right else self._refused_size,
-        )
+            del self._in_flight[key]
+            check.set_result(right)
         return right
 
     def _decoy(self, users: Mapping[str, bytes]) -> bytes:
