@@ -31,15 +31,18 @@ FIELD_VALUE_BYTES = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)])
 header_bytes = (
     st.lists(st.sampled_from(FIELD_VALUE_BYTES), max_size=200).map(bytes).map(bytes.strip)
 )
-TOKENS = (
-    "application/openmetrics-text",
-    "text/plain",
-    "*/*",
+MEDIA_TYPES = ("application/openmetrics-text", "text/plain", "*/*", "text/*", "application/json")
+CODINGS = ("gzip", "x-gzip", "identity", "br", "*", "GZIP")
+PARAMETERS = (
     "version=1.0.0",
     "version=0.0.1",
     "version=0.0.4",
+    "version=2.0.0",
     "version=abc",
+    "version=1.x",
     "version=1.0.0-rc1",
+    "version=v1",
+    "version=",
     "q=0",
     "q=0.000",
     "q=1",
@@ -47,16 +50,19 @@ TOKENS = (
     "q=abc",
     "q=-1",
     "q=1e309",
-    "gzip",
-    "identity",
-    "x-gzip",
     "escaping=allow-utf-8",
+    "charset=utf-8",
     "",
 )
-token_lists = st.lists(
-    st.lists(st.sampled_from(TOKENS), min_size=1, max_size=4).map(";".join), max_size=6
-).map(",".join)
-accepts = st.one_of(token_lists.map(str.encode), header_bytes)
+
+
+def header_lists(items: tuple[str, ...]) -> st.SearchStrategy[str]:
+    one = st.tuples(st.sampled_from(items), st.lists(st.sampled_from(PARAMETERS), max_size=3))
+    return st.lists(one.map(lambda p: ";".join((p[0], *p[1]))), max_size=5).map(",".join)
+
+
+accepts = st.one_of(header_lists(MEDIA_TYPES).map(str.encode), header_bytes)
+accept_encodings = st.one_of(header_lists(CODINGS).map(str.encode), header_bytes)
 authorizations = st.one_of(
     st.just(GOOD_AUTH.encode()),
     st.just(b"basic   " + GOOD_AUTH.split()[1].encode()),
@@ -127,13 +133,13 @@ def test_metrics_answers_200_or_401_with_a_parseable_exposition(tmp_path: Path) 
             assert server.live is not None
 
             @settings(
-                max_examples=300,
+                max_examples=400,
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
             )
             @given(
                 accept=st.none() | accepts,
-                accept_encoding=st.none() | accepts,
+                accept_encoding=st.none() | accept_encodings,
                 authorization=authorizations,
                 scrape_timeout=st.none() | timeouts,
             )

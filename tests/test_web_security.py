@@ -316,6 +316,19 @@ async def test_a_flood_of_wrong_passwords_does_not_delay_a_verified_scrape(
         verifier = server.live.auth
         url = server.url + "/metrics"
         assert await status_of(url, None, **basic("alice", PASSWORD)) == 200
+        # A burst of new wrong passwords at once: answered without queueing a bcrypt for each
+        # (which would take 256 x ~75 ms, one at a time).
+        connector = aiohttp.TCPConnector(limit=FLOOD_CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def guess(n: int) -> int:
+                async with session.get(url, headers=basic("alice", f"burst-{n}")) as resp:
+                    await resp.read()
+                    return resp.status
+
+            async with asyncio.timeout(SCRAPE_LIMIT_SECONDS):
+                burst = await asyncio.gather(*(guess(n) for n in range(FLOOD_CONNECTIONS)))
+        assert burst == [401] * FLOOD_CONNECTIONS
         stop = time.monotonic() + FLOOD_SECONDS
         refused = 0
 
@@ -347,6 +360,25 @@ async def test_a_flood_of_wrong_passwords_does_not_delay_a_verified_scrape(
         verified, remembered_refusals = verifier.sizes()
         assert verified == 1
         assert remembered_refusals <= 1024
+
+
+async def test_failures_never_push_a_verified_credential_out(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {HASH}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        verifier = server.live.auth
+        url = server.url + "/metrics"
+        assert await status_of(url, None, **basic("alice", PASSWORD)) == 200
+        async with aiohttp.ClientSession() as session:
+            for n in range(600):  # one after the other: every one is checked
+                async with session.get(url, headers=basic("alice", f"wrong-{n}")) as response:
+                    assert response.status == 401
+        runs = verifier.bcrypt_runs
+        assert runs == 601
+        assert await status_of(url, None, **basic("alice", PASSWORD)) == 200
+        assert verifier.bcrypt_runs == runs  # still cached: no bcrypt for it
 
 
 async def test_unknown_users_cost_a_bcrypt_at_the_users_cost(
