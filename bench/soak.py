@@ -5,7 +5,11 @@ time while its upstream flaps through every failure mode. It reports, and checks
 - the upstream never saw a request inside a Retry-After window (429, 418, 503) nor before the
   next minute after it reported the IP weight nearly spent;
 - nothing was lost: every good response's rates were exported by some scrape, exactly;
-- every scrape was answered (200) with an exposition that parses.
+- every scrape was answered (200) with an exposition that parses;
+- meanwhile a hostile client varies the request headers (odd Accept versions, q-values,
+  encodings, scrape timeouts) and every answer is 200 with an exposition that parses, and a
+  flood of wrong basic-auth passwords (bcrypt cost 10) gets 401 without delaying the scrapers,
+  which send the right one.
 
     python bench/soak.py --duration 120
     python bench/soak.py --duration 15 --json result.json   (what CI runs)
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -24,6 +29,7 @@ import re
 import signal
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import aiohttp
+import bcrypt
 from aiohttp import web
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
@@ -48,6 +55,19 @@ OPENMETRICS = "application/openmetrics-text;version=1.0.0"
 WEIGHT_NEAR_LIMIT = 11500  # above the exporter's 90% of 12000
 START_SECONDS = 20.0
 WARM_UP_SHARE = 0.25
+SCRAPE_USER = "soak"
+SCRAPE_PASSWORD = "soak-scrape-password"
+BCRYPT_COST = 10
+FLOOD_DELAY_SECONDS = 1.0
+HOSTILE_ACCEPTS = (
+    "application/openmetrics-text;version=1.0.{n}",
+    "application/openmetrics-text;version=abc{n}",
+    "application/openmetrics-text;version=1.0.0-rc{n}",
+    "text/plain;version=v{n}",
+    "application/openmetrics-text;q=0.{n}, text/plain;q=0.9",
+    ",;=;{n}",
+)
+HOSTILE_ENCODINGS = ("gzip;q=0", "identity, gzip;q=0.000", "gzip;q=0.{n}", "br;q={n}", "")
 
 # One cycle of the upstream's behaviour, one entry per request. Every failure is followed by a
 # good answer except the two back-to-back ones, which make the exporter back off.
@@ -243,11 +263,18 @@ def note_exposition(text: str, accept: str, upstream: FlappingUpstream, log: Scr
             log.mismatches.append(f"generation {generation}: exported rates differ")
 
 
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+SCRAPE_AUTH = basic(SCRAPE_USER, SCRAPE_PASSWORD)
+
+
 async def scrape_loop(
     url: str, upstream: FlappingUpstream, log: ScrapeLog, until: float, worker: int
 ) -> None:
     accepts = ("text/plain", OPENMETRICS)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers={"Authorization": SCRAPE_AUTH}) as session:
         turn = worker
         while time.monotonic() < until:
             turn += 1
@@ -268,6 +295,70 @@ async def scrape_loop(
             elif path == "/metrics":
                 log.scrapes += 1
                 note_exposition(text, accept, upstream, log)
+
+
+@dataclass
+class HostileLog:
+    odd_header_scrapes: int = 0
+    odd_header_failures: list[str] = field(default_factory=list)
+    wrong_passwords: int = 0
+    wrong_password_failures: list[str] = field(default_factory=list)
+
+
+async def odd_headers_loop(url: str, log: HostileLog, until: float) -> None:
+    """Scrapes with ever-different Accept, Accept-Encoding and scrape timeout headers: each
+    must be 200 with an exposition that parses in the format its Content-Type names."""
+    n = 0
+    async with aiohttp.ClientSession(headers={"Authorization": SCRAPE_AUTH}) as session:
+        while time.monotonic() < until:
+            n += 1
+            headers = {
+                "Accept": HOSTILE_ACCEPTS[n % len(HOSTILE_ACCEPTS)].format(n=n),
+                "Accept-Encoding": HOSTILE_ENCODINGS[n % len(HOSTILE_ENCODINGS)].format(n=n),
+                "X-Prometheus-Scrape-Timeout-Seconds": ("nan", "-1", "1e309", str(n))[n % 4],
+            }
+            try:
+                async with session.get(url + "/metrics", headers=headers) as response:
+                    text = await response.text()
+                    if response.status != 200:
+                        raise ValueError(f"status {response.status}")
+                    openmetrics = response.headers["Content-Type"].startswith(
+                        "application/openmetrics-text"
+                    )
+                    exported_rates(text, OPENMETRICS if openmetrics else "text/plain")
+                log.odd_header_scrapes += 1
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+                log.odd_header_failures.append(f"{headers}: {type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.05)
+
+
+async def wrong_password_loop(url: str, log: HostileLog, until: float, worker: int) -> None:
+    """A new wrong password on every request, half of them for the real user name; from a
+    second after the start, once the scrapers' credential is verified, as it would be when
+    an attack begins on an exporter already being scraped."""
+    n = 0
+    await asyncio.sleep(FLOOD_DELAY_SECONDS)
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < until:
+            n += 1
+            user = SCRAPE_USER if n % 2 else f"intruder{worker}"
+            headers = {"Authorization": basic(user, f"guess-{worker}-{n}")}
+            try:
+                async with session.get(url + "/metrics", headers=headers) as response:
+                    await response.read()
+                    if response.status != 401:
+                        raise ValueError(f"status {response.status}")
+                log.wrong_passwords += 1
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.wrong_password_failures.append(f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.05)
+
+
+def write_web_config(directory: Path) -> Path:
+    hashed = bcrypt.hashpw(SCRAPE_PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
+    path = directory / "web.yml"
+    path.write_text(f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n", encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -312,6 +403,10 @@ class Result:
     rss_mib: dict[str, float]
     fds: dict[str, int]
     exporter_errors: list[str]
+    odd_header_scrapes: int
+    odd_header_failures: list[str]
+    wrong_passwords_refused: int
+    wrong_password_failures: list[str]
     exit_code: int | None
     checks: dict[str, bool]
 
@@ -347,7 +442,7 @@ def memory_figures(samples: list[Sample]) -> tuple[dict[str, float], dict[str, i
 
 
 async def start_exporter(
-    upstream_url: str, args: argparse.Namespace
+    upstream_url: str, args: argparse.Namespace, web_config: Path
 ) -> tuple[asyncio.subprocess.Process, str, list[str]]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -367,6 +462,8 @@ async def start_exporter(
         "json",
         "--log-level",
         "info",
+        "--web-config-file",
+        str(web_config),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -407,7 +504,10 @@ async def soak(args: argparse.Namespace) -> Result:
     rng = random.Random(args.seed)
     upstream = FlappingUpstream(rng, args.timeout, args.max_bytes)
     await upstream.start()
-    process, url, log_lines = await start_exporter(upstream.url, args)
+    workdir = tempfile.TemporaryDirectory(prefix="soak-")
+    web_config = await asyncio.to_thread(write_web_config, Path(workdir.name))
+    process, url, log_lines = await start_exporter(upstream.url, args, web_config)
+    hostile = HostileLog()
     assert process.stderr is not None
     drainer = asyncio.create_task(drain(process.stderr, log_lines))
     started = time.monotonic()
@@ -419,6 +519,8 @@ async def soak(args: argparse.Namespace) -> Result:
         await asyncio.gather(
             sample_loop(process.pid, started, samples, until),
             *(scrape_loop(url, upstream, log, until, n) for n in range(args.scrapers)),
+            odd_headers_loop(url, hostile, until),
+            *(wrong_password_loop(url, hostile, until, n) for n in range(args.intruders)),
         )
         # One last scrape, after the flapping: the latest good rates must be there too.
         await scrape_loop(url, upstream, log, time.monotonic() + 0.01, 0)
@@ -435,6 +537,7 @@ async def soak(args: argparse.Namespace) -> Result:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(drainer, 5)
         await upstream.stop()
+        workdir.cleanup()
 
     rss, fds, rss_flat, fds_flat = memory_figures(samples)
     lost = sorted(set(upstream.good) - log.seen)
@@ -449,6 +552,9 @@ async def soak(args: argparse.Namespace) -> Result:
         "every_scrape_answered": not log.errors and not log.non_200 and log.scrapes > 0,
         "every_exposition_parsed": not log.parse_failures,
         "no_error_logged": not exporter_errors,
+        "odd_headers_answered": hostile.odd_header_scrapes > 0 and not hostile.odd_header_failures,
+        "wrong_passwords_refused": hostile.wrong_passwords > 0
+        and not hostile.wrong_password_failures,
         "clean_exit": exit_code == 0,
     }
     return Result(
@@ -469,6 +575,10 @@ async def soak(args: argparse.Namespace) -> Result:
         rss_mib=rss,
         fds=fds,
         exporter_errors=exporter_errors[:10],
+        odd_header_scrapes=hostile.odd_header_scrapes,
+        odd_header_failures=hostile.odd_header_failures[:10],
+        wrong_passwords_refused=hostile.wrong_passwords,
+        wrong_password_failures=hostile.wrong_password_failures[:10],
         exit_code=exit_code,
         checks=checks,
     )
@@ -485,6 +595,10 @@ def report(result: Result, out: Callable[[str], None] = print) -> None:
     out(f"  RSS MiB: {result.rss_mib}")
     out(f"  open fds: {result.fds}")
     out(f"  Retry-After violations: {len(result.retry_after_violations)}")
+    out(
+        f"  odd-header scrapes: {result.odd_header_scrapes}; wrong passwords refused: "
+        f"{result.wrong_passwords_refused}"
+    )
     for name, passed in result.checks.items():
         out(f"  [{'ok' if passed else 'FAIL'}] {name}")
 
@@ -493,6 +607,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=float, default=120.0, help="seconds (default 120)")
     parser.add_argument("--scrapers", type=int, default=8, help="concurrent scrapers (8)")
+    parser.add_argument(
+        "--intruders", type=int, default=16, help="connections sending wrong passwords (16)"
+    )
     parser.add_argument("--min-interval", type=float, default=0.05, help="exporter's (0.05)")
     parser.add_argument("--timeout", type=float, default=0.5, help="exporter's (0.5)")
     parser.add_argument("--max-bytes", type=int, default=65536, help="response cap (65536)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Sequence
@@ -72,7 +73,19 @@ def reload_on_hangup(live: LiveWebConfig | None) -> None:
 _background: set[asyncio.Task[bool]] = set()
 
 
+def raise_open_files_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit, as Go's runtime does for every Go exporter: the
+    common soft limit of 1,024 is too few for a port anyone can open connections to."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.debug("open files limit kept at %d: %s", soft, exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    raise_open_files_limit()
     try:
         config = load_config(sys.argv[1:] if argv is None else argv)
         web_config = load_web_config(config.web_config_file) if config.web_config_file else None

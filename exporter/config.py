@@ -45,6 +45,7 @@ class Config:
     log_level: str = "info"
     log_format: str = "text"
     demo: bool = False
+    exporter_metrics: bool = True
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -137,6 +138,13 @@ def _parser() -> _Parser:
         const="1",
         help="serve from a built-in simulated upstream: no key, no network [BINANCE_PM_DEMO]",
     )
+    p.add_argument(
+        "--disable-exporter-metrics",
+        action="store_const",
+        const="1",
+        help="leave out the process_* and python_info metrics about the exporter's own process "
+        "[BINANCE_PM_DISABLE_EXPORTER_METRICS]",
+    )
     return p
 
 
@@ -165,6 +173,7 @@ ENV_NAMES = {
     "log-level": "BINANCE_PM_LOG_LEVEL",
     "log-format": "BINANCE_PM_LOG_FORMAT",
     "demo": "BINANCE_PM_DEMO",
+    "disable-exporter-metrics": "BINANCE_PM_DISABLE_EXPORTER_METRICS",
 }
 
 
@@ -378,6 +387,8 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
 
     value, source = _pick(args.demo, env, "demo", "")
     demo = parse_bool(value, source)
+    value, source = _pick(args.disable_exporter_metrics, env, "disable-exporter-metrics", "")
+    exporter_metrics = not parse_bool(value, source)
 
     api_key = _api_key(args, env)
     api_secret = _api_secret(args, env)
@@ -402,4 +413,5 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
         log_level=log_level,
         log_format=log_format,
         demo=demo,
+        exporter_metrics=exporter_metrics,
     )

@@ -1,25 +1,60 @@
-"""The /metrics body: rendered by prometheus_client once per collector version and per format
-(text 0.0.4 or OpenMetrics, identity or gzip), then served as the same bytes until it changes.
+"""The /metrics body: the exporter's families rendered by prometheus_client once per collector
+version and format, joined to the exporter's own metrics (exposition errors and, unless turned
+off, the process and platform collectors, rendered at most once a second), and served as the
+same bytes until either part changes.
 
-A scrape's own work is one dict lookup by its raw Accept and Accept-Encoding headers: the format
-negotiation and the response headers are worked out once per distinct pair of headers. The
-collector's version is compared only when `sync()` is called, which the exporter does whenever
-the collector may have changed (after a refresh, and when rates reach --max-stale)."""
+What a scrape gets depends only on what is produced: text 0.0.4 or OpenMetrics 1.0.0, identity
+or gzip, so at most four renderings exist at a time whatever the request headers say. The
+headers are negotiated here, defensively (q-values honoured, anything odd falls back to text
+0.0.4 without gzip), and the outcome for a pair of raw headers is remembered in a bounded table:
+a scrape's own work is a dict lookup or two. The collector's version is compared only when
+`sync()` is called, which the exporter does whenever the collector may have changed.
+
+A failure while building the body (a bug in a collector) never reaches the client: the last
+good rendering of that part is served instead and `binance_pm_exposition_errors_total` counts
+the failure."""
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Hashable, Mapping
+import logging
+import math
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from aiohttp import hdrs
-from prometheus_client.exposition import choose_encoder, gzip_accepted
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client import exposition as text_format
+from prometheus_client.openmetrics import exposition as openmetrics_format
+from prometheus_client.registry import Collector, CollectorRegistry
 
-from exporter.metrics import ExporterCollector
+from exporter.metrics import ExporterCollector, ExpositionErrorsCollector
+
+log = logging.getLogger(__name__)
 
 Encoder = Callable[[CollectorRegistry], bytes]
-MAX_REMEMBERED_ACCEPT_HEADERS = 64
+TEXT_CONTENT_TYPE = text_format.CONTENT_TYPE_PLAIN_0_0_4
+OPENMETRICS_CONTENT_TYPE = openmetrics_format.CONTENT_TYPE_LATEST
+OPENMETRICS_MEDIA_TYPE = "application/openmetrics-text"
+# The OpenMetrics versions prometheus_client's 1.0.0 output satisfies ("" = none named).
+OPENMETRICS_VERSIONS = frozenset({"", "0.0.1", "1.0.0"})
+TEXT_MEDIA_TYPES = frozenset({"text/plain", "text/*", "*/*"})
+GZIP_CODINGS = frozenset({"gzip", "x-gzip"})
+EOF = b"# EOF\n"
+# Per-request bounds: a header's first ranges are read, and only short header pairs are
+# remembered, in a table emptied when full.
+MAX_LIST_ITEMS = 32
+MAX_REMEMBERED_HEADERS = 64
+MAX_REMEMBERED_HEADER_CHARS = 512
+OWN_METRICS_SECONDS = 1.0
+
+
+class Variant(NamedTuple):
+    """What a scrape is served: the format and the encoding."""
+
+    openmetrics: bool
+    gzipped: bool
 
 
 @dataclass(frozen=True)
@@ -37,53 +72,184 @@ class Rendered:
         object.__setattr__(self, "headers", headers)
 
 
-class ExpositionCache:
-    def __init__(self, collector: ExporterCollector) -> None:
-        self._collector = collector
+def quality(value: str) -> float:
+    """An RFC 9110 q-value; anything that is not a number in 0..1 counts as 0 (not wanted)."""
+    try:
+        q = float(value)
+    except ValueError:
+        return 0.0
+    return q if 0.0 <= q <= 1.0 else 0.0
+
+
+def _list_items(header: str) -> Iterable[tuple[str, float, str]]:
+    """(lower-cased item, q, version parameter) of a comma-separated header, first items only."""
+    for item in header.split(",", MAX_LIST_ITEMS)[:MAX_LIST_ITEMS]:
+        name, *params = item.split(";")
+        q, version = 1.0, ""
+        for param in params:
+            key, _, value = param.partition("=")
+            key = key.strip().lower()
+            if key == "q":
+                q = quality(value.strip())
+            elif key == "version":
+                version = value.strip().strip('"')
+        yield name.strip().lower(), q, version
+
+
+def wants_openmetrics(accept: str) -> bool:
+    """OpenMetrics when the client accepts a version of it we produce at least as much as the
+    text format; text 0.0.4 otherwise, whatever else it asks for."""
+    openmetrics = text = 0.0
+    for media_type, q, version in _list_items(accept):
+        if media_type == OPENMETRICS_MEDIA_TYPE and version in OPENMETRICS_VERSIONS:
+            openmetrics = max(openmetrics, q)
+        elif media_type in TEXT_MEDIA_TYPES:
+            text = max(text, q)
+    return openmetrics > 0.0 and openmetrics >= text
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    """gzip when named with a q-value above 0 and not below the one given to identity."""
+    gzip_q = 0.0
+    identity_q = 0.0
+    for coding, q, _ in _list_items(accept_encoding):
+        if coding in GZIP_CODINGS:
+            gzip_q = max(gzip_q, q)
+        elif coding == "identity":
+            identity_q = q
+    return gzip_q > 0.0 and gzip_q >= identity_q
+
+
+def negotiate(accept: str, accept_encoding: str) -> Variant:
+    return Variant(wants_openmetrics(accept), wants_gzip(accept_encoding))
+
+
+def join(exporter_part: bytes, own_part: bytes, openmetrics: bool) -> bytes:
+    """One exposition of two renderings; in OpenMetrics, with the single `# EOF` at the end."""
+    if not openmetrics:
+        return exporter_part + own_part
+    return exporter_part.removesuffix(EOF) + own_part.removesuffix(EOF) + EOF
+
+
+class _Part:
+    """One registry rendered in both formats, each kept until `forget()`; a rendering that
+    fails leaves the last good one in place (empty if none) and is reported to `failed`."""
+
+    def __init__(self, name: str, collectors: Iterable[Collector], failed: Callable[[], None]):
+        self._name = name
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(collector)
+        for collector in collectors:
+            self._registry.register(collector)
+        self._failed = failed
+        self._current: dict[bool, bytes] = {}
+        self._last_good: dict[bool, bytes] = {}
+
+    def forget(self) -> None:
+        self._current.clear()
+
+    def body(self, openmetrics: bool) -> bytes:
+        found = self._current.get(openmetrics)
+        if found is None:
+            encoder: Encoder = (
+                openmetrics_format.generate_latest if openmetrics else text_format.generate_latest
+            )
+            try:
+                found = encoder(self._registry)
+            except Exception as exc:  # a bug in a collector must not fail the scrape
+                found = self._last_good.get(openmetrics, EOF if openmetrics else b"")
+                log.error(
+                    "building the %s metrics failed, serving the last good ones: %s: %s",
+                    self._name,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+                self._failed()
+            else:
+                self._last_good[openmetrics] = found
+            self._current[openmetrics] = found
+        return found
+
+
+class ExpositionCache:
+    def __init__(
+        self,
+        collector: ExporterCollector,
+        own_collectors: Iterable[Collector] = (),
+        *,
+        own_seconds: float = OWN_METRICS_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`own_collectors` (the process and platform collectors) are rendered at most once per
+        `own_seconds`; with none, the body changes only with the collector's version."""
+        self._collector = collector
+        self.errors = 0
+        self._exporter_part = _Part("exporter", (collector,), self._count_error)
+        own = (ExpositionErrorsCollector(lambda: self.errors), *own_collectors)
+        self._own_part = _Part("process", own, self._count_error)
+        self._own_seconds = own_seconds if len(own) > 1 else math.inf
+        self._monotonic = monotonic
+        self._own_until = -math.inf
         self._version: Hashable = None
-        self._rendered: dict[tuple[str, bool], Rendered] = {}
-        self._by_request: dict[tuple[str, str], Rendered] = {}
-        self._encoders: dict[str, tuple[Encoder, str]] = {}
+        self._rendered: dict[Variant, Rendered] = {}
+        self._variants: dict[tuple[str, str], Variant] = {}
+
+    def _count_error(self) -> None:
+        self.errors += 1
+        self._own_part.forget()
+        self._rendered.clear()
 
     def sync(self) -> None:
         """Forget the renderings if the collector's output has changed since they were made."""
-        version = self._collector.version()
+        try:
+            version = self._collector.version()
+        except Exception as exc:  # then render afresh: the version cannot tell
+            log.error("reading the collector's version failed: %s: %s", type(exc).__name__, exc)
+            version = object()
         if version != self._version:
             self._version = version
+            self._exporter_part.forget()
             self._rendered.clear()
-            self._by_request.clear()
 
     def for_request(self, accept: str, accept_encoding: str) -> Rendered:
         """The exposition for a scrape with these Accept and Accept-Encoding headers, as of the
-        last sync()."""
-        rendered = self._by_request.get((accept, accept_encoding))
+        last sync() (and of the last second, for the process metrics)."""
+        variant = self._variant(accept, accept_encoding)
+        if self._own_seconds != math.inf:
+            now = self._monotonic()
+            if now >= self._own_until:
+                self._own_until = now + self._own_seconds
+                self._own_part.forget()
+                self._rendered.clear()
+        rendered = self._rendered.get(variant)
         if rendered is None:
-            rendered = self._render(accept, gzip_accepted(accept_encoding))
-            if len(self._by_request) >= MAX_REMEMBERED_ACCEPT_HEADERS:
-                self._by_request.clear()
-            self._by_request[(accept, accept_encoding)] = rendered
+            rendered = self._render(variant)
         return rendered
 
-    def _encoder(self, accept: str) -> tuple[Encoder, str]:
-        found = self._encoders.get(accept)
-        if found is None:
-            found = choose_encoder(accept)
-            if len(self._encoders) >= MAX_REMEMBERED_ACCEPT_HEADERS:
-                self._encoders.clear()
-            self._encoders[accept] = found
-        return found
+    def _variant(self, accept: str, accept_encoding: str) -> Variant:
+        key = (accept, accept_encoding)
+        variant = self._variants.get(key)
+        if variant is None:
+            variant = negotiate(accept, accept_encoding)
+            if len(accept) + len(accept_encoding) <= MAX_REMEMBERED_HEADER_CHARS:
+                if len(self._variants) >= MAX_REMEMBERED_HEADERS:
+                    self._variants.clear()
+                self._variants[key] = variant
+        return variant
 
-    def _render(self, accept: str, want_gzip: bool) -> Rendered:
-        encoder, content_type = self._encoder(accept)
-        key = (content_type, want_gzip)
-        rendered = self._rendered.get(key)
-        if rendered is None:
-            if want_gzip:
-                plain = self._render(accept, want_gzip=False).body
-                rendered = Rendered(gzip.compress(plain, compresslevel=6), content_type, True)
-            else:
-                rendered = Rendered(encoder(self._registry), content_type, False)
-            self._rendered[key] = rendered
+    def _render(self, variant: Variant) -> Rendered:
+        content_type = OPENMETRICS_CONTENT_TYPE if variant.openmetrics else TEXT_CONTENT_TYPE
+        if variant.gzipped:
+            plain = self._render(variant._replace(gzipped=False)).body
+            rendered = Rendered(gzip.compress(plain, compresslevel=6), content_type, True)
+        else:
+            exporter_part = self._exporter_part.body(variant.openmetrics)
+            own_part = self._own_part.body(variant.openmetrics)
+            body = join(exporter_part, own_part, variant.openmetrics)
+            rendered = Rendered(body, content_type, False)
+        self._rendered[variant] = rendered
         return rendered
+
+    def sizes(self) -> tuple[int, int]:
+        """(renderings held, header pairs remembered): both bounded whatever clients send."""
+        return len(self._rendered), len(self._variants)

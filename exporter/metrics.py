@@ -16,6 +16,8 @@ from prometheus_client.metrics_core import (
     InfoMetricFamily,
     Metric,
 )
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from exporter import __version__
@@ -136,6 +138,10 @@ USED_WEIGHT = Family(
 )
 BUILD_INFO = Family(
     "exporter_build_info", "Version of binance-pm-exporter; always 1.", ("version",)
+)
+EXPOSITION_ERRORS = Family(
+    "exposition_errors",
+    "Failures to build the /metrics exposition (a bug); the last good one was served instead.",
 )
 
 
@@ -291,3 +297,21 @@ class ExporterCollector(Collector):
         build = BUILD_INFO.gauge()
         build.add_metric([__version__], 1.0)
         yield build
+
+
+class ExpositionErrorsCollector(Collector):
+    """The exposition's own health: how often building it failed."""
+
+    def __init__(self, errors: Callable[[], int]) -> None:
+        self._errors = errors
+
+    def collect(self) -> Iterator[Metric]:
+        errors = EXPOSITION_ERRORS.counter()
+        errors.add_metric([], float(self._errors()))
+        yield errors
+
+
+def process_collectors() -> tuple[Collector, ...]:
+    """prometheus_client's process_* (memory, CPU, open and maximum file descriptors, start
+    time) and python_info families, the counterparts of a Go exporter's process_* and go_*."""
+    return (ProcessCollector(registry=None), PlatformCollector(registry=None))

@@ -16,7 +16,7 @@ from exporter import __version__
 from exporter.config import Config
 from exporter.exposition import ExpositionCache
 from exporter.gate import RefreshGate
-from exporter.metrics import ExporterCollector
+from exporter.metrics import ExporterCollector, process_collectors
 from exporter.upstream.budget import IpBudget
 from exporter.upstream.client import BinanceClient
 from exporter.upstream.clock import ServerClock
@@ -67,7 +67,9 @@ class Exporter:
             clock=self.clock,
             upstream_url=lambda: client.current_base_url,
         )
-        self.exposition = ExpositionCache(self.collector)
+        self.exposition = ExpositionCache(
+            self.collector, process_collectors() if config.exporter_metrics else ()
+        )
         self._settled_until = -math.inf
 
     def is_settled(self) -> bool:

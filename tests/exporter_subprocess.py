@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +61,11 @@ async def _pump_bytes(stream: asyncio.StreamReader, into: list[bytes]) -> None:
 
 @asynccontextmanager
 async def exporter_process(
-    args: Sequence[str], env: Mapping[str, str] | None = None
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> AsyncIterator[ExporterProcess]:
+    """`preexec_fn` runs in the child before the exporter starts (e.g. to lower a limit)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -75,6 +78,7 @@ async def exporter_process(
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
         env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        preexec_fn=preexec_fn,
     )
     assert process.stdout is not None
     assert process.stderr is not None

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import logging
 import subprocess
+from collections.abc import Iterator
 
+import pytest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import StartExporter, parse_samples, rates_of
+from tests.conftest import PLAIN_ACCEPT, StartExporter, parse_samples, rates_of
 from tests.fake_binance import FakeBinance, Reply
 
 PROMETHEUS_ACCEPT = (
@@ -41,6 +46,16 @@ CONTRACT_METRICS = {
     "binance_pm_collateral_assets",
     "binance_pm_exporter_build_info",
     "binance_pm_upstream_host_info",
+    "binance_pm_exposition_errors_total",
+}
+PROCESS_METRICS = {
+    "process_virtual_memory_bytes",
+    "process_resident_memory_bytes",
+    "process_start_time_seconds",
+    "process_cpu_seconds_total",
+    "process_open_fds",
+    "process_max_fds",
+    "python_info",
 }
 
 
@@ -52,7 +67,7 @@ async def test_every_asset_exported_with_its_exact_value(
     samples = await running.samples()
     assert rates_of(samples) == {asset: float(rate) for asset, rate in MANY_RATES.items()}
     assert samples[("binance_pm_collateral_assets", ())] == len(MANY_RATES)
-    assert {name for name, _ in samples} == CONTRACT_METRICS
+    assert {name for name, _ in samples} == CONTRACT_METRICS | PROCESS_METRICS
 
 
 async def test_four_hundred_assets(fake: FakeBinance, start_exporter: StartExporter) -> None:
@@ -159,3 +174,114 @@ async def test_cached_body_changes_when_a_new_fetch_lands(
     second = await running.scrape()
     assert first != second
     assert rates_of(parse_samples(second))["BTC"] == 0.9
+
+
+async def test_distinct_accept_versions_share_the_renderings_of_one_format(
+    start_exporter: StartExporter,
+) -> None:
+    running = await start_exporter(
+        "--min-interval", "600", "--max-stale", "600", "--disable-exporter-metrics"
+    )
+    first = await running.client.get("/metrics", headers={"Accept": PROMETHEUS_ACCEPT})
+    expected = await first.read()
+    for n in range(300):
+        accept = f"application/openmetrics-text;version=1.0.{n}" if n % 2 else PROMETHEUS_ACCEPT
+        accept_encoding = f"gzip;q=0.{n % 10}, identity;q=1" if n % 3 else ""
+        response = await running.client.get(
+            "/metrics", headers={"Accept": accept, "Accept-Encoding": accept_encoding}
+        )
+        assert response.status == 200
+        body = await response.read()
+        if n % 2 == 0:
+            assert body == expected
+        else:  # a version we do not produce: text 0.0.4, the same bytes each time
+            assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    renderings, remembered = running.exporter.exposition.sizes()
+    assert renderings <= 4
+    assert remembered <= 64
+
+
+BAD_ACCEPTS = (
+    "application/openmetrics-text;version=abc",
+    "application/openmetrics-text;version=1.x",
+    "application/openmetrics-text;version=1.0.0-rc1",
+    "text/plain;version=v1",
+    "application/openmetrics-text;version=2.0.0",
+    "application/openmetrics-text;;;q=;version==1",
+    ",,,;;;===",
+    "application/json",
+    "application/openmetrics-text;q=0, text/plain;q=0",
+)
+
+
+async def test_unparseable_accept_headers_get_text_and_log_nothing(
+    start_exporter: StartExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await start_exporter()
+    await running.scrape()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    for accept in BAD_ACCEPTS:
+        response = await running.client.get("/metrics", headers={"Accept": accept})
+        assert response.status == 200, accept
+        assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        assert rates_of(parse_samples(await response.text())) == {"BTC": 0.95, "USDT": 1.0}
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip;q=0", False),
+        ("identity, gzip;q=0.000", False),
+        ("gzip;q=abc", False),
+        ("gzip;q=0.5, identity;q=1", False),
+        ("GZIP;Q=0.5", True),
+        ("identity;q=0.1, gzip;q=0.9", True),
+        ("deflate, x-gzip", True),
+        ("br", False),
+    ],
+)
+async def test_accept_encoding_q_values_are_honoured(
+    start_exporter: StartExporter, accept_encoding: str, gzipped: bool
+) -> None:
+    running = await start_exporter()
+    response = await running.client.get(
+        "/metrics", headers={"Accept-Encoding": accept_encoding}, auto_decompress=False
+    )
+    assert response.status == 200
+    body = await response.read()
+    assert (response.headers.get("Content-Encoding") == "gzip") == gzipped
+    text = (gzip.decompress(body) if gzipped else body).decode()
+    assert rates_of(parse_samples(text)) == {"BTC": 0.95, "USDT": 1.0}
+
+
+async def test_a_failing_collector_serves_the_last_good_exposition_and_counts(
+    fake: FakeBinance, start_exporter: StartExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = await start_exporter()
+    good = await running.samples()
+    assert good[("binance_pm_exposition_errors_total", ())] == 0.0
+    openmetrics = await running.client.get("/metrics", headers={"Accept": PROMETHEUS_ACCEPT})
+    assert openmetrics.status == 200
+    collector = running.exporter.collector
+
+    def broken() -> Iterator[Metric]:
+        yield from ()
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(collector, "collect", broken)
+    fake.rates["BTC"] = "0.9000"  # a new fetch: the exposition must be built again
+    for accept in (PLAIN_ACCEPT, PROMETHEUS_ACCEPT):
+        response = await running.client.get("/metrics", headers={"Accept": accept})
+        assert response.status == 200
+        text = await response.text()
+        parse = parse_om if accept == PROMETHEUS_ACCEPT else text_string_to_metric_families
+        families = {f.name: f for f in parse(text)}
+        rates = {s.labels["asset"]: s.value for s in families["binance_pm_collateral_rate"].samples}
+        assert rates == {"BTC": 0.95, "USDT": 1.0}  # the last good one
+        errors = families["binance_pm_exposition_errors"].samples[0].value
+        assert errors >= 1
+    monkeypatch.undo()
+    fake.rates["BTC"] = "0.8000"
+    assert rates_of(await running.samples())["BTC"] == 0.8

@@ -29,7 +29,7 @@ from tests.serving import served
 GOOD_RATES = {"BTC": 0.95, "USDT": 1.0}
 OPENMETRICS = "application/openmetrics-text;version=1.0.0"
 PROMTOOL_SAMPLE = 60
-FAMILY_NAME = re.compile(r"^(# (?:HELP|TYPE|UNIT) )?binance_pm_", re.MULTILINE)
+FAMILY_NAME = re.compile(r"^(# (?:HELP|TYPE|UNIT) )?(binance_pm_|process_|python_)", re.MULTILINE)
 
 
 def parse_or_fault(body: bytes) -> ParsedRates | None:
@@ -141,7 +141,7 @@ def promtool_check(expositions: list[str]) -> None:
     """One promtool run over many expositions: each one's families renamed apart so that
     they can share one input."""
     combined = "".join(
-        FAMILY_NAME.sub(rf"\g<1>e{i}_binance_pm_", text) for i, text in enumerate(expositions)
+        FAMILY_NAME.sub(rf"\g<1>e{i}_\g<2>", text) for i, text in enumerate(expositions)
     )
     result = subprocess.run(
         ["promtool", "check", "metrics"],

@@ -42,6 +42,8 @@ def test_short_soak_holds_every_check(tmp_path: Path) -> None:
     assert figures["good_responses"] == figures["good_responses_exported"] > 0
     assert figures["served"]["rate_limited"] >= 1
     assert figures["served"]["ip_banned"] >= 1
+    assert figures["odd_header_scrapes"] > 10
+    assert figures["wrong_passwords_refused"] > 100
 
 
 async def test_soak_catches_a_client_that_ignores_retry_after() -> None:

@@ -299,3 +299,194 @@ async def test_sighup_without_a_web_config_is_harmless() -> None:
         await exporter.wait_for_log("SIGHUP: no --web-config-file, nothing to reload")
         assert await status_of(exporter.url + "/healthz", None) == 200
     assert exporter.process.returncode == 0
+
+
+FLOOD_CONNECTIONS = 256
+FLOOD_SECONDS = 3.0
+SCRAPE_LIMIT_SECONDS = 5.0  # the flood delayed real scrapes by 14-16 s before
+
+
+async def test_a_flood_of_wrong_passwords_does_not_delay_a_verified_scrape(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    costly = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {costly}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        verifier = server.live.auth
+        url = server.url + "/metrics"
+        assert await status_of(url, None, **basic("alice", PASSWORD)) == 200
+        # A burst of new wrong passwords at once: answered without queueing a bcrypt for each
+        # (which would take 256 x ~75 ms, one at a time).
+        connector = aiohttp.TCPConnector(limit=FLOOD_CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def guess(n: int) -> int:
+                async with session.get(url, headers=basic("alice", f"burst-{n}")) as resp:
+                    await resp.read()
+                    return resp.status
+
+            async with asyncio.timeout(SCRAPE_LIMIT_SECONDS):
+                burst = await asyncio.gather(*(guess(n) for n in range(FLOOD_CONNECTIONS)))
+        assert burst == [401] * FLOOD_CONNECTIONS
+        stop = time.monotonic() + FLOOD_SECONDS
+        refused = 0
+
+        async def attacker(session: aiohttp.ClientSession, n: int) -> None:
+            nonlocal refused
+            turn = 0
+            while time.monotonic() < stop:
+                turn += 1
+                user = "alice" if n % 2 else f"mallory{n}"
+                async with session.get(url, headers=basic(user, f"guess-{n}-{turn}")) as resp:
+                    await resp.read()
+                    assert resp.status == 401
+                    refused += 1
+
+        connector = aiohttp.TCPConnector(limit=FLOOD_CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            flood = [asyncio.create_task(attacker(session, n)) for n in range(FLOOD_CONNECTIONS)]
+            try:
+                await asyncio.sleep(0.5)
+                for _ in range(5):
+                    async with asyncio.timeout(SCRAPE_LIMIT_SECONDS):
+                        status = await status_of(url, None, **basic("alice", PASSWORD))
+                    assert status == 200
+                    await asyncio.sleep(0.2)
+            finally:
+                await asyncio.gather(*flood, return_exceptions=True)
+        assert refused > FLOOD_CONNECTIONS
+        assert verifier.turned_away > 0  # most guesses never reached bcrypt
+        verified, remembered_refusals = verifier.sizes()
+        assert verified == 1
+        assert remembered_refusals <= 1024
+
+
+async def test_failures_never_push_a_verified_credential_out(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {HASH}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        verifier = server.live.auth
+        url = server.url + "/metrics"
+        assert await status_of(url, None, **basic("alice", PASSWORD)) == 200
+        async with aiohttp.ClientSession() as session:
+            for n in range(600):  # one after the other: every one is checked
+                async with session.get(url, headers=basic("alice", f"wrong-{n}")) as response:
+                    assert response.status == 401
+        runs = verifier.bcrypt_runs
+        assert runs == 601
+        assert await status_of(url, None, **basic("alice", PASSWORD)) == 200
+        assert verifier.bcrypt_runs == runs  # still cached: no bcrypt for it
+
+
+async def test_unknown_users_cost_a_bcrypt_at_the_users_cost(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    costly = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(8)).decode()
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {costly}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        verifier = server.live.auth
+        timings: dict[str, list[float]] = {"alice": [], "nobody": []}
+        for turn in range(6):
+            for user in timings:
+                runs = verifier.bcrypt_runs
+                started = time.perf_counter()
+                status = await status_of(server.url + "/", None, **basic(user, f"wrong{turn}"))
+                timings[user].append(time.perf_counter() - started)
+                assert status == 401
+                assert verifier.bcrypt_runs == runs + 1
+        # Not a speed assertion: an unknown user must not skip the work (a 5x gap at the least
+        # would show it), whatever the machine's load.
+        assert min(timings["nobody"]) * 5 > min(timings["alice"])
+        # Right password, unknown user: still refused.
+        assert await status_of(server.url + "/", None, **basic("nobody", PASSWORD)) == 401
+
+
+async def test_passwords_longer_than_72_bytes_compare_as_gos_bcrypt_does(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    long_password = "p" * 60 + "ü" * 6 + "-and-then-some-more"  # 91 bytes in UTF-8
+    assert len(long_password.encode()) > 72
+    # htpasswd and Go hash the first 72 bytes; Go's CompareHashAndPassword reads no further.
+    hashed = bcrypt.hashpw(long_password.encode()[:72], bcrypt.gensalt(4)).decode()
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {hashed}\n")
+    async with served(fake.url, web_config=path) as server:
+        url = server.url + "/metrics"
+        assert await status_of(url, None, **basic("alice", long_password)) == 200
+        assert await status_of(url, None, **basic("alice", long_password[:66])) == 200
+        assert await status_of(url, None, **basic("alice", long_password[:65])) == 401
+        assert await status_of(url, None, **basic("alice", "x" + long_password)) == 401
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        "",
+        "# emptied\n",
+        "tls_server_config:\n",
+        "basic_auth_users:\n",
+        "tls_server_config:\n  cert",
+    ],
+    ids=["empty", "comment", "tls-only-key", "users-only-key", "truncated"],
+)
+async def test_a_reload_that_would_drop_tls_or_auth_is_refused(
+    fake: FakeBinance,
+    pki: Pki,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    replacement: str,
+) -> None:
+    path = write_config(
+        tmp_path / "web.yml", tls_section(pki) + f"basic_auth_users:\n  alice: {HASH}\n"
+    )
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        url = server.url + "/metrics"
+        context = pki.client_context()
+        caplog.set_level(logging.INFO, logger="exporter.web.guard")
+        write_config(path, replacement)
+        await eventually(lambda: "web config not reloaded" in caplog.text)
+        assert await server.live.reload("SIGHUP") is False
+        assert not [r for r in caplog.records if r.levelno < logging.ERROR]
+        assert server.listener.tls
+        assert await status_of(url, context) == 401
+        assert await status_of(url, context, **basic("alice", PASSWORD)) == 200
+        # A whole config again, with TLS and auth, is taken.
+        write_config(path, tls_section(pki) + f"basic_auth_users:\n  bob: {HASH}\n")
+        await eventually(lambda: "web config reloaded" in caplog.text)
+        assert await status_of(url, context, **basic("bob", PASSWORD)) == 200
+
+
+async def test_sighup_with_an_emptied_file_keeps_tls_and_auth(pki: Pki, tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path / "web.yml", tls_section(pki) + f"basic_auth_users:\n  alice: {HASH}\n"
+    )
+    async with exporter_process(["--demo", "--web-config-file", str(path)]) as exporter:
+        url = exporter.url + "/metrics"
+        path.write_text("")
+        exporter.process.send_signal(signal.SIGHUP)
+        await exporter.wait_for_log("would turn TLS and basic auth off")
+        assert "ERROR" in exporter.stderr
+        assert await status_of(url, pki.client_context()) == 401
+        assert await status_of(url, pki.client_context(), **basic("alice", PASSWORD)) == 200
+        with pytest.raises(aiohttp.ClientError):
+            await status_of(url.replace("https://", "http://"), None)
+        assert "web config reloaded" not in exporter.stderr
+    assert exporter.process.returncode == 0
+
+
+async def test_concurrent_scrapes_with_one_new_credential_share_one_check(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path / "web.yml", f"basic_auth_users:\n  alice: {HASH}\n")
+    async with served(fake.url, web_config=path) as server:
+        assert server.live is not None
+        url = server.url + "/metrics"
+        statuses = await asyncio.gather(
+            *(status_of(url, None, **basic("alice", PASSWORD)) for _ in range(40))
+        )
+        assert statuses == [200] * 40
+        assert server.live.auth.bcrypt_runs == 1

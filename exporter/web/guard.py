@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -44,6 +45,16 @@ class LiveWebConfig:
                 self._seen = seen
                 log.error("web config not reloaded (%s), keeping the previous one: %s", why, exc)
                 return False
+            downgrade = security_downgrade(self.current, new)
+            if downgrade:
+                self._seen = new.signature
+                log.error(
+                    "web config not reloaded (%s): it would turn %s off while running; keeping "
+                    "the previous one (restart the exporter to serve it)",
+                    why,
+                    downgrade,
+                )
+                return False
             old, self.current = self.current, new
             self._seen = new.signature
             serve_tls = self.on_tls_change
@@ -67,6 +78,24 @@ class LiveWebConfig:
                 await self.reload_if_changed()
             except Exception:  # the watcher must outlive any surprise; the next poll retries
                 log.exception("checking the web config files failed")
+
+
+def security_downgrade(old: WebConfig, new: WebConfig) -> str:
+    """What `new` would turn off that `old` has (TLS, basic auth, client certificate
+    verification), or "" if nothing: an emptied or truncated file must not drop them."""
+    dropped = []
+    if old.tls is not None and new.tls is None:
+        dropped.append("TLS")
+    if old.users and not new.users:
+        dropped.append("basic auth")
+    if (
+        old.tls is not None
+        and new.tls is not None
+        and old.tls.verify_mode == ssl.CERT_REQUIRED
+        and new.tls.verify_mode != ssl.CERT_REQUIRED
+    ):
+        dropped.append("required client certificates")
+    return " and ".join(dropped)
 
 
 def unauthorized() -> web.Response:
