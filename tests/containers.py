@@ -1,6 +1,6 @@
 """Helpers for tests that run containers in the tests' own Docker engine (tests/docker_engine.py
 starts it): the engine's client, networks and containers that clean up after themselves, the
-image names of docker-compose.yml, Compose v2."""
+image names of docker-compose.yml."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO / "docker-compose.yml"
-COMPOSE_BINARY = REPO / ".venv" / "tools" / "bin" / "docker-compose"
 
 
 def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -104,17 +103,3 @@ def compose_images() -> Mapping[str, str]:
 class BuiltImage:
     tag: str
     build_output: str
-
-
-def compose_binary() -> Path:
-    """Compose v2, installed by scripts/test.sh from docker/test-tools.lock."""
-    assert COMPOSE_BINARY.is_file(), f"{COMPOSE_BINARY} is missing: run bash scripts/test.sh"
-    version = subprocess.run(
-        [str(COMPOSE_BINARY), "version", "--short"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 2, version
-    return COMPOSE_BINARY

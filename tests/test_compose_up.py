@@ -22,11 +22,11 @@ from tests.containers import (
     COMPOSE_FILE,
     BuiltImage,
     DockerEngine,
-    compose_binary,
     wait_for,
 )
 from tests.process import free_port
 from tests.test_compose import HOST_PORTS
+from tests.tools import tool
 
 pytest_plugins = ["tests.docker_engine"]
 
@@ -38,7 +38,7 @@ def compose(
     project: str, env: Mapping[str, str], *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     command = [
-        str(compose_binary()),
+        str(tool("docker-compose")),
         "--project-name",
         project,
         "--file",
