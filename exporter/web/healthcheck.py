@@ -44,9 +44,9 @@ REQUEST = (
 )
 
 
-def exporter_arguments(command_line: bytes) -> list[str]:
+def exporter_arguments(command_line: bytes) -> list[str] | None:
     """The exporter's own arguments in a NUL-separated command line (its console script's, or
-    `python -m exporter`'s); [] when the command line is not the exporter's."""
+    `python -m exporter`'s); None when the command line is not the exporter's."""
     argv = [arg.decode(errors="surrogateescape") for arg in command_line.split(b"\0")]
     if argv and argv[-1] == "":
         argv.pop()
@@ -55,7 +55,7 @@ def exporter_arguments(command_line: bytes) -> list[str]:
             return argv[i + 1 :]
         if arg == "-m" and argv[i + 1 : i + 2] == ["exporter"]:
             return argv[i + 2 :]
-    return []
+    return None
 
 
 def read_command_line(path: Path) -> bytes:
@@ -68,16 +68,17 @@ def read_command_line(path: Path) -> bytes:
 @dataclass(frozen=True)
 class Target:
     address: str
-    tls: bool | None  # None: no web config could be read; try HTTP, then TLS
+    tls: bool | None  # None: unknown (no command line, or an unreadable web config); try both
 
 
-def target(exporter_argv: Sequence[str], environ: Mapping[str, str]) -> Target:
-    """Where the exporter with these arguments and this environment listens, and how."""
-    flags, _ = _parser().parse_known_args(list(exporter_argv))
+def target(exporter_argv: Sequence[str] | None, environ: Mapping[str, str]) -> Target:
+    """Where the exporter with these arguments (None: not known) and this environment listens,
+    and whether over TLS."""
+    flags, _ = _parser().parse_known_args(list(exporter_argv or ()))
     address, _ = _pick(flags.listen_address, environ, "listen-address", f":{DEFAULT_PORT}")
     web_config, source = _pick(flags.web_config_file, environ, "web-config-file", "")
     if not web_config:
-        return Target(address, tls=False)
+        return Target(address, tls=False if exporter_argv is not None else None)
     try:
         return Target(address, tls=load_web_config(Path(web_config), source).tls is not None)
     except ConfigError:
