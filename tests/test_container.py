@@ -21,6 +21,7 @@ from exporter.web.healthcheck import exporter_arguments
 from exporter.web.healthcheck import main as healthcheck
 from tests.fake_binance import FakeBinance
 from tests.pki import make_pki
+from tests.process import free_port
 from tests.serving import served
 
 REPO = Path(__file__).resolve().parent.parent
@@ -215,7 +216,7 @@ async def test_health_check_follows_the_exporters_flags_over_the_environment(
 ) -> None:
     async with served(fake.url) as server:
         live = f"127.0.0.1:{server.listener.port}"
-        dead = f"127.0.0.1:{server.listener.port + 1 if server.listener.port < 65535 else 1}"
+        dead = f"127.0.0.1:{free_port()}"
         flags = command_line(tmp_path / "flags", *CONSOLE_SCRIPT, "--listen-address", live)
         equals = command_line(tmp_path / "equals", *CONSOLE_SCRIPT, f"--listen-address={live}")
         no_flag = command_line(tmp_path / "none", *CONSOLE_SCRIPT, "--demo")
