@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need (Debian's prometheus for promtool and the server, valgrind
-# for the benchmark's instruction counts, a virtualenv with the package and its test extras),
+# for the benchmark's instruction counts, docker.io, debootstrap and prometheus-alertmanager for
+# the image and Compose tests, a virtualenv with the package and its test extras, and one with
+# the hash-locked tools of docker/test-tools.lock: Compose v2, kubectl, kubernetes-validate),
 # then runs the linters and the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +10,9 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || missing+=(valgrind)
+command -v dockerd >/dev/null && command -v docker >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -19,6 +24,8 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+python3 -m venv .venv/tools
+.venv/tools/bin/python -m pip install -q --require-hashes -r docker/test-tools.lock
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -58,9 +58,9 @@ def container_ports(service: dict[str, Any]) -> set[int]:
     return {int(str(mapping).split(":")[-1].split("/")[0]) for mapping in service["ports"]}
 
 
-def test_three_services_and_demo_by_default(compose: dict[str, Any]) -> None:
+def test_four_services_and_demo_by_default(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"exporter", "prometheus", "grafana"}
+    assert set(services) == {"exporter", "prometheus", "alertmanager", "grafana"}
     exporter = services["exporter"]
     assert exporter["build"] == "."
     environment = exporter["environment"]
@@ -110,6 +110,22 @@ def test_prometheus_scrapes_the_exporter_service_and_loads_the_rules(
     assert int(port) in container_ports(services["exporter"])
 
 
+def test_prometheus_sends_alerts_to_the_alertmanager_service(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    config = load(REPO / "prometheus" / "prometheus.yml")
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    (static,) = alertmanagers["static_configs"]
+    (target,) = static["targets"]
+    host, port = target.rsplit(":", 1)
+    assert host == "alertmanager"
+    alertmanager = services["alertmanager"]
+    assert int(port) in container_ports(alertmanager)
+    config_arg = next(a for a in alertmanager["command"] if a.startswith("--config.file="))
+    config_file = host_path(alertmanager, config_arg.split("=", 1)[1])
+    assert config_file == REPO / "alertmanager" / "alertmanager.yml"
+    assert "alertmanager" in services["prometheus"]["depends_on"]
+
+
 def test_grafana_is_provisioned_from_the_repository(compose: dict[str, Any]) -> None:
     services = compose["services"]
     grafana = services["grafana"]
@@ -135,6 +151,22 @@ def test_published_ports_are_loopback_only(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for mapping in service.get("ports", []):
             assert str(mapping).startswith("127.0.0.1:"), f"{name}: {mapping}"
+
+
+HOST_PORTS = {
+    "exporter": ("EXPORTER_HOST_PORT", 10471),
+    "prometheus": ("PROMETHEUS_HOST_PORT", 9090),
+    "alertmanager": ("ALERTMANAGER_HOST_PORT", 9093),
+    "grafana": ("GRAFANA_HOST_PORT", 3000),
+}
+
+
+def test_every_host_port_is_a_variable_with_the_usual_default(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        variable, default = HOST_PORTS[name]
+        (mapping,) = service["ports"]
+        container_port = default
+        assert mapping == f"127.0.0.1:${{{variable}:-{default}}}:{container_port}", name
 
 
 def test_live_override_switches_to_a_key_file(live: dict[str, Any], tmp_path: Path) -> None:

@@ -1,11 +1,15 @@
 """Container health check (the image has no curl): exit 0 when the exporter on this host answers
-GET /healthz, over plain HTTP or, when the web config turns TLS on, over TLS.
+GET /healthz, over plain HTTP or, when its web config turns TLS on, over TLS.
 
     python -m exporter.web.healthcheck [HOST:PORT]
 
-The address defaults to BINANCE_PM_LISTEN_ADDRESS (else :10471); an all-interfaces address is
-probed on loopback. Liveness only: a 401 (basic auth) or a TLS handshake refused for want of a
-client certificate still proves the process serves; certificates are not verified."""
+Where to probe comes from the exporter's own settings, read as the exporter reads them: the flags
+on its command line (from /proc/1/cmdline: in the image the exporter is PID 1, also behind
+`docker run --init`) and, for what they leave unset, BINANCE_PM_LISTEN_ADDRESS and
+BINANCE_PM_WEB_CONFIG_FILE; flags win. A HOST:PORT argument overrides the address. An
+all-interfaces address is probed on loopback. Liveness only: a 401 (basic auth) or a TLS handshake
+refused for want of a client certificate still proves the process serves; certificates are not
+verified."""
 
 from __future__ import annotations
 
@@ -13,12 +17,17 @@ import os
 import socket
 import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
-from exporter.config import DEFAULT_PORT, ConfigError, parse_listen_address
+from exporter.config import DEFAULT_PORT, ConfigError, _parser, _pick, parse_listen_address
+from exporter.web.webconfig import load_web_config
 
 TIMEOUT_SECONDS = 4.0
 PATH = "/healthz"
+EXPORTER_COMMAND_LINE = Path("/proc/1/cmdline")
+CONSOLE_SCRIPT = "binance-pm-exporter"
 
 
 def probe_host(host: str | None) -> str:
@@ -33,6 +42,47 @@ REQUEST = (
     b"GET " + PATH.encode() + b" HTTP/1.1\r\nHost: localhost\r\n"
     b"User-Agent: binance-pm-exporter-healthcheck\r\nConnection: close\r\n\r\n"
 )
+
+
+def exporter_arguments(command_line: bytes) -> list[str] | None:
+    """The exporter's own arguments in a NUL-separated command line (its console script's, or
+    `python -m exporter`'s); None when the command line is not the exporter's."""
+    argv = [arg.decode(errors="surrogateescape") for arg in command_line.split(b"\0")]
+    if argv and argv[-1] == "":
+        argv.pop()
+    for i, arg in enumerate(argv):
+        if PurePosixPath(arg).name == CONSOLE_SCRIPT:
+            return argv[i + 1 :]
+        if arg == "-m" and argv[i + 1 : i + 2] == ["exporter"]:
+            return argv[i + 2 :]
+    return None
+
+
+def read_command_line(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # not on Linux, or PID 1 is out of sight: the environment alone decides
+
+
+@dataclass(frozen=True)
+class Target:
+    address: str
+    tls: bool | None  # None: unknown (no command line, or an unreadable web config); try both
+
+
+def target(exporter_argv: Sequence[str] | None, environ: Mapping[str, str]) -> Target:
+    """Where the exporter with these arguments (None: not known) and this environment listens,
+    and whether over TLS."""
+    flags, _ = _parser().parse_known_args(list(exporter_argv or ()))
+    address, _ = _pick(flags.listen_address, environ, "listen-address", f":{DEFAULT_PORT}")
+    web_config, source = _pick(flags.web_config_file, environ, "web-config-file", "")
+    if not web_config:
+        return Target(address, tls=False if exporter_argv is not None else None)
+    try:
+        return Target(address, tls=load_web_config(Path(web_config), source).tls is not None)
+    except ConfigError:
+        return Target(address, tls=None)
 
 
 def _status(sock: socket.socket) -> int | None:
@@ -50,16 +100,20 @@ def _status(sock: socket.socket) -> int | None:
     return None
 
 
-def alive(host: str, port: int, timeout: float = TIMEOUT_SECONDS) -> bool:
+def _alive_over_http(host: str, port: int, timeout: float) -> bool | None:
+    """True or False for an HTTP answer or none at all; None when something took the connection
+    but did not answer HTTP (a TLS server, probably)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             status = _status(sock)
     except (ConnectionRefusedError, TimeoutError):
         return False
     except OSError:
-        status = None  # something took the connection but did not answer HTTP: TLS, probably
-    if status is not None:
-        return status < 500
+        return None
+    return None if status is None else status < 500
+
+
+def _alive_over_tls(host: str, port: int, timeout: float) -> bool:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -81,15 +135,29 @@ def alive(host: str, port: int, timeout: float = TIMEOUT_SECONDS) -> bool:
     return status is None or status < 500
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def alive(host: str, port: int, tls: bool | None = None, timeout: float = TIMEOUT_SECONDS) -> bool:
+    if tls is not True:
+        over_http = _alive_over_http(host, port, timeout)
+        if over_http is not None or tls is False:
+            return bool(over_http)
+    return _alive_over_tls(host, port, timeout)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    command_line: Path = EXPORTER_COMMAND_LINE,
+) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    address = args[0] if args else os.environ.get("BINANCE_PM_LISTEN_ADDRESS", f":{DEFAULT_PORT}")
+    env = os.environ if environ is None else environ
     try:
+        found = target(exporter_arguments(read_command_line(command_line)), env)
+        address = args[0] if args else found.address
         host, port = parse_listen_address(address, "address")
     except ConfigError as exc:
         print(f"healthcheck: {exc}", file=sys.stderr)
         return 2
-    ok = alive(probe_host(host), port)
+    ok = alive(probe_host(host), port, found.tls)
     print("healthy" if ok else f"unhealthy: no answer on {address}")
     return 0 if ok else 1
 
