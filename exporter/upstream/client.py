@@ -48,8 +48,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def binance_error(body: bytes) -> tuple[int | None, str]:
-    """Binance's `{"code": -1121, "msg": "..."}` out of an error body, or a short excerpt."""
+def binance_error(body: bytes, redact: Callable[[str], str]) -> tuple[int | None, str]:
+    """Binance's `{"code": -1121, "msg": "..."}` out of an error body, or a short excerpt. The
+    message is redacted once decoded (before it is cut short): JSON may hide an escaped secret
+    that only decoding reveals."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -58,7 +60,8 @@ def binance_error(body: bytes) -> tuple[int | None, str]:
         code = document.get("code")
         msg = document.get("msg")
         if isinstance(code, int) and not isinstance(code, bool) and abs(code) < MAX_ERROR_CODE:
-            return code, one_line(msg)[:MAX_MESSAGE_CHARS] if isinstance(msg, str) else ""
+            text = redact(one_line(msg)) if isinstance(msg, str) else ""
+            return code, text[:MAX_MESSAGE_CHARS]
     return None, one_line(body[:EXCERPT_BYTES].decode("utf-8", "replace"))
 
 
@@ -180,7 +183,7 @@ class BinanceClient:
     def _status_fault(
         self, resp: aiohttp.ClientResponse, body: bytes, used_weight: int | None
     ) -> UpstreamFault:
-        code, message = binance_error(body)
+        code, message = binance_error(body, self._redactor.text)
         retry_after = parse_retry_after(
             resp.headers.get(RETRY_AFTER_HEADER), resp.headers.get(DATE_HEADER)
         )

@@ -19,17 +19,19 @@ HTML_NAMED = {"&": "&amp;", '"': "&quot;", "'": "&apos;", "<": "&lt;", ">": "&gt
 
 
 def _char_forms(char: str) -> str:
-    """A regular expression for one character of a secret in any of its echoed forms."""
+    """A regular expression for one character of a secret in any of its echoed forms; the
+    escaped forms first, so that a backslash or an ampersand is not taken for the whole."""
     code = ord(char)
-    forms = [re.escape(char), rf"\\u{code:04x}", f"&#0*{code};", f"&#x0*{code:x};"]
+    forms = [rf"\\u{code:04x}", f"&#0*{code};", f"&#x0*{code:x};"]
     if code < 0x80:
         forms.append(f"%{code:02x}")
-    if char == " ":
-        forms.append(r"\+")
     if char in JSON_SHORT_ESCAPES:
         forms.append(re.escape(JSON_SHORT_ESCAPES[char]))
     if char in HTML_NAMED:
         forms.append(re.escape(HTML_NAMED[char]))
+    if char == " ":
+        forms.append(r"\+")
+    forms.append(re.escape(char))
     return "(?:" + "|".join(forms) + ")"
 
 

@@ -1,0 +1,38 @@
+"""The redactor alone: every echoed form of a secret or a signature is blanked, and nothing
+else is touched."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from exporter.upstream.redact import MASK, Redactor
+from tests.conftest import API_KEY
+from tests.echoes import FORMS, mixed, url_encoded_all
+from tests.test_tiered import SECRET
+
+SIGNATURE = secrets.token_hex(32)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("secret", [API_KEY, SECRET, SIGNATURE, "p@ss w/rd&\"<'>\\"])
+def test_the_redactor_blanks_every_form(form: str, secret: str) -> None:
+    redactor = Redactor([API_KEY, SECRET, "p@ss w/rd&\"<'>\\"])
+    echo = FORMS[form](secret)
+    assert redactor.text(f"before {echo} after") == f"before {MASK} after"
+    assert redactor.data(f"x{echo}\xff".encode("latin-1", "replace")).startswith(b"x<redacted>")
+
+
+def test_the_redactor_keeps_everything_else() -> None:
+    redactor = Redactor([API_KEY])
+    text = f"{API_KEY[:-1]} {SIGNATURE[:63]} %41 \\u0041 &#65; {mixed(API_KEY[1:])}"
+    assert redactor.text(text) == text
+    assert redactor.data(b"\xff\xfe not utf-8 \x80") == b"\xff\xfe not utf-8 \x80"
+    assert redactor.text(SIGNATURE + "0" * 10) == MASK + "0" * 10
+
+
+def test_a_signature_among_hex_runs_is_blanked_whole() -> None:
+    redactor = Redactor()
+    assert redactor.text(f"signature={url_encoded_all(SIGNATURE)}&x=1") == f"signature={MASK}&x=1"
+    assert redactor.text(f"signature={SIGNATURE.upper()}\n") == f"signature={MASK}\n"
