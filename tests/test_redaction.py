@@ -125,4 +125,3 @@ async def test_an_echoed_signed_request_line_reaches_no_output(
         assert_no_form_of(signature, outputs)
     assert_no_form_of(SECRET, outputs)
     assert_no_form_of(API_KEY, outputs)
-
