@@ -123,6 +123,7 @@ class BinanceClient:
         if self._api_key:
             headers[API_KEY_HEADER] = self._api_key
         proxy = self._proxies[base_url]
+        headers.update(proxy.request_headers)
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.get(
@@ -130,7 +131,7 @@ class BinanceClient:
                     headers=headers,
                     allow_redirects=False,
                     proxy=proxy.url,
-                    proxy_auth=proxy.auth,
+                    proxy_headers=proxy.tunnel_headers,
                 ) as resp:
                     used_weight = parse_used_weight(resp.headers.get(USED_WEIGHT_HEADER))
                     body = await self._redacted(await self._read_capped(resp, used_weight))

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
@@ -18,8 +19,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Proxy:
+    """A proxy, and the Proxy-Authorization its URL's credentials make: sent on the CONNECT of
+    an https request (`tunnel_headers`), or with a plain http request itself."""
+
     url: URL | None = None
-    auth: aiohttp.BasicAuth | None = None
+    tunnel_headers: Mapping[str, str] | None = None
+    request_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 DIRECT = Proxy()
@@ -41,13 +46,14 @@ def env_proxy(url: str) -> Proxy:
     except ValueError:
         log.warning("ignored the %s proxy of the environment: not a valid URL", parts.scheme)
         return DIRECT
-    auth = None
-    if proxy_url.raw_user is not None:
-        user = unquote(proxy_url.raw_user)
-        password = unquote(proxy_url.raw_password or "")
-        auth = aiohttp.BasicAuth(user, password)
-        proxy_url = proxy_url.with_user(None)
-    return Proxy(proxy_url, auth)
+    if proxy_url.raw_user is None:
+        return Proxy(proxy_url)
+    user = unquote(proxy_url.raw_user)
+    password = unquote(proxy_url.raw_password or "")
+    credentials = {"Proxy-Authorization": aiohttp.encode_basic_auth(user, password)}
+    if parts.scheme == "https":
+        return Proxy(proxy_url.with_user(None), tunnel_headers=credentials)
+    return Proxy(proxy_url.with_user(None), request_headers=credentials)
 
 
 def direct(url: str) -> Proxy:
