@@ -6,6 +6,8 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.upstream.redact import MASK, Redactor
 from tests.conftest import API_KEY
@@ -36,3 +38,27 @@ def test_a_signature_among_hex_runs_is_blanked_whole() -> None:
     redactor = Redactor()
     assert redactor.text(f"signature={url_encoded_all(SIGNATURE)}&x=1") == f"signature={MASK}&x=1"
     assert redactor.text(f"signature={SIGNATURE.upper()}\n") == f"signature={MASK}\n"
+
+
+printable_secrets = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8, max_size=80
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=printable_secrets, seed=st.integers(0, 2**32), before=st.text(), after=st.text())
+def test_any_mix_of_forms_of_any_secret_is_blanked(
+    secret: str, seed: int, before: str, after: str
+) -> None:
+    echo = mixed(secret, seed)
+    redacted = Redactor([secret]).text(before + echo + after)
+    assert MASK in redacted
+    assert secret not in redacted.replace(MASK, "\x00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=2000))
+def test_bytes_without_a_secret_pass_unchanged(data: bytes) -> None:
+    assert Redactor([API_KEY]).data(data.replace(API_KEY.encode(), b"")) == data.replace(
+        API_KEY.encode(), b""
+    )
