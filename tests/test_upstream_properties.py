@@ -8,12 +8,17 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import math
+import time
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.upstream.client import (
     MAX_MESSAGE_CHARS,
@@ -32,6 +37,7 @@ from tests.conftest import API_KEY
 from tests.echoes import echoed
 from tests.fake_binance import V1_PATH, FakeBinance, Reply, error_body
 from tests.hostile import bodies, json_values, odd_text
+from tests.serving import served
 
 header_text = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60
@@ -194,3 +200,49 @@ async def response_or_fault(client: BinanceClient) -> UpstreamResponse | Upstrea
         return await client.get(V1_PATH, 10.0)
     except UpstreamFault as fault:
         return fault
+
+
+async def scrape(session: aiohttp.ClientSession, url: str) -> str:
+    async with session.get(url + "/metrics", headers={"Accept": "text/plain"}) as response:
+        assert response.status == 200
+        return await response.text()
+
+
+def test_the_exporter_meets_any_answer_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The whole path (client, gate, parser, collector, /metrics) over hostile answers."""
+    caplog.set_level(logging.DEBUG)
+    with asyncio.Runner() as runner:
+        fake = FakeBinance()
+        runner.run(fake.start())
+        stack = AsyncExitStack()
+        try:
+            server = runner.run(stack.enter_async_context(served(fake.url, "--timeout", "5")))
+            session = runner.run(_session())
+            stack.push_async_callback(session.close)
+            exporter = server.exporter
+
+            @settings(
+                max_examples=150,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            )
+            @given(reply=hostile_replies())
+            def check(reply: Reply) -> None:
+                fake.enqueue(reply)
+                exporter.v1.next_allowed = exporter.budget.not_before = 0.0
+                exporter._settled_until = 0.0
+                text = runner.run(scrape(session, server.url))
+                assert list(text_string_to_metric_families(text))
+                assert shows_no_key(text)
+                hold = exporter.budget.not_before - time.monotonic()
+                assert hold <= MAX_RETRY_AFTER_SECONDS
+                assert exporter.v1.seconds_until_due() <= MAX_RETRY_AFTER_SECONDS
+                assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+            check()
+            assert fake.count() >= 150
+        finally:
+            runner.run(stack.aclose())
+            runner.run(fake.stop())

@@ -12,6 +12,7 @@ import pytest
 
 from exporter.config import load_config
 from exporter.service import running_exporter
+from exporter.upstream.proxy import DIRECT, env_proxy
 from tests.conftest import API_KEY, StartExporter, rates_of
 from tests.fake_binance import V1_PATH, FakeBinance, Reply
 
@@ -144,3 +145,19 @@ async def test_cookies_from_the_upstream_are_not_kept(fake: FakeBinance) -> None
     sent = [r for r in fake.requests if r.path == V1_PATH]
     assert len(sent) == 3
     assert all("Cookie" not in r.headers for r in sent)
+
+
+def test_proxy_credentials_go_on_the_connect_of_https_and_with_plain_http(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("HTTPS_PROXY", "http://relay:p%40ss@proxy.example:3128")
+    clean_env.setenv("HTTP_PROXY", "proxy.example:8080")  # no scheme, as curl takes it
+    tunnelled = env_proxy("https://api.binance.com")
+    assert str(tunnelled.url) == "http://proxy.example:3128"
+    assert tunnelled.tunnel_headers == {"Proxy-Authorization": "Basic cmVsYXk6cEBzcw=="}
+    assert tunnelled.request_headers == {}
+    plain = env_proxy("http://api.binance.com")
+    assert str(plain.url) == "http://proxy.example:8080"
+    assert (plain.tunnel_headers, plain.request_headers) == (None, {})
+    clean_env.setenv("NO_PROXY", ".binance.com")
+    assert env_proxy("https://api.binance.com") == DIRECT

@@ -143,15 +143,19 @@ class BinanceClient:
                 Reason.TIMEOUT, f"no complete answer within {timeout:g}s from {base_url}"
             ) from None
         except aiohttp.ClientResponseError as exc:
-            said = self._redactor.text(one_line(str(exc.message)))
+            said = self._said(str(exc.message))
             raise UpstreamFault(
                 Reason.INVALID_RESPONSE, f"malformed HTTP response from {base_url}: {said}"
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
-            said = self._redactor.text(one_line(str(exc)))
+            said = self._said(str(exc))
             raise UpstreamFault(
                 Reason.CONNECTION, f"{type(exc).__name__} talking to {base_url}: {said}"
             ) from None
+
+    def _said(self, text: str) -> str:
+        """What the upstream (or aiohttp, quoting it) said: redacted, on one line, cut short."""
+        return self._redactor.text(one_line(text))[:MAX_MESSAGE_CHARS]
 
     async def _redacted(self, body: bytes) -> bytes:
         if len(body) <= REDACT_INLINE_BYTES:
@@ -190,7 +194,7 @@ class BinanceClient:
         )
         if retry_after is None:
             retry_after = DEFAULT_RETRY_AFTER.get(resp.status)
-        reason_phrase = self._redactor.text(one_line(resp.reason or ""))
+        reason_phrase = self._said(resp.reason or "")
         return UpstreamFault(
             classify_status(resp.status, code),
             message or reason_phrase,
