@@ -1,7 +1,8 @@
 """The cost of redacting an upstream answer (exporter/upstream/redact.py), which the client does to
-every body as it is read: a real-sized v1 answer, a real-sized v2 answer, the largest body
-accepted by default (4 MiB of rates), and 4 MiB made of nothing but the characters the escaped
-forms are built of (the worst case: one long candidate run). Median of the repeats, in ms.
+every body as it is read: a real-sized v1 answer, a real-sized v2 answer (with its request's
+signature, as the client redacts it), the largest body accepted by default (4 MiB of rates), and
+4 MiB made of nothing but the characters the escaped forms are built of (the worst case: one
+long candidate run). Median of the repeats, in ms.
 
     python -m bench.redaction --repeats 20
 """
@@ -36,25 +37,26 @@ def v2_body(assets: int) -> bytes:
     return json.dumps(entries).encode()
 
 
-def bodies() -> dict[str, bytes]:
+def bodies() -> dict[str, tuple[bytes, str]]:
+    """Each body, and the signature of the request it answers ("" for v1)."""
     largest = v1_body(DEFAULT_MAX_RESPONSE_BYTES // 40)[:DEFAULT_MAX_RESPONSE_BYTES]
+    signature = secrets.token_hex(32)
     return {
-        f"v1, {REAL_ASSETS} assets": v1_body(REAL_ASSETS),
-        f"v2, {REAL_ASSETS} assets": v2_body(REAL_ASSETS),
-        "v1, 4 MiB": largest,
-        "4 MiB of escape characters": b"%\\&#;" * (DEFAULT_MAX_RESPONSE_BYTES // 5),
+        f"v1, {REAL_ASSETS} assets": (v1_body(REAL_ASSETS), ""),
+        f"v2, {REAL_ASSETS} assets": (v2_body(REAL_ASSETS), signature),
+        "v1, 4 MiB": (largest, ""),
+        "4 MiB of escape characters": (b"%\\&#;" * (DEFAULT_MAX_RESPONSE_BYTES // 5), signature),
     }
 
 
 def measure(repeats: int) -> list[dict[str, object]]:
-    key = secrets.token_hex(32)
-    redactor = Redactor([key, secrets.token_hex(32)])
+    redactor = Redactor([secrets.token_hex(32), secrets.token_hex(32)])
     rows: list[dict[str, object]] = []
-    for name, body in bodies().items():
+    for name, (body, signature) in bodies().items():
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            redactor.data(body)
+            redactor.data(body, signature)
             times.append(time.perf_counter() - started)
         rows.append({"body": name, "bytes": len(body), "ms": statistics.median(times) * 1e3})
     return rows

@@ -22,22 +22,25 @@ SIGNATURE = secrets.token_hex(32)
 def test_the_redactor_blanks_every_form(form: str, secret: str) -> None:
     redactor = Redactor([API_KEY, SECRET, "p@ss w/rd&\"<'>\\"])
     echo = FORMS[form](secret)
-    assert redactor.text(f"before {echo} after") == f"before {MASK} after"
-    assert redactor.data(f"x{echo}\xff".encode("latin-1", "replace")).startswith(b"x<redacted>")
+    assert redactor.text(f"before {echo} after", SIGNATURE) == f"before {MASK} after"
+    data = f"x{echo}\xff".encode("latin-1", "replace")
+    assert redactor.data(data, SIGNATURE).startswith(b"x<redacted>")
 
 
 def test_the_redactor_keeps_everything_else() -> None:
     redactor = Redactor([API_KEY])
-    text = f"{API_KEY[:-1]} {SIGNATURE[:63]} %41 \\u0041 &#65; {mixed(API_KEY[1:])}"
-    assert redactor.text(text) == text
+    text = f"{API_KEY[:-1]} {SIGNATURE[:63]} %41 \\u0041 &#65; {mixed(API_KEY[1:])} {'f' * 64}"
+    assert redactor.text(text, SIGNATURE) == text
     assert redactor.data(b"\xff\xfe not utf-8 \x80") == b"\xff\xfe not utf-8 \x80"
-    assert redactor.text(SIGNATURE + "0" * 10) == MASK + "0" * 10
+    assert redactor.text(SIGNATURE + "0" * 10, SIGNATURE) == MASK + "0" * 10
+    assert redactor.text(SIGNATURE) == SIGNATURE, "a signature is one call's secret"
 
 
-def test_a_signature_among_hex_runs_is_blanked_whole() -> None:
+def test_a_signature_is_blanked_whole_in_a_signed_query() -> None:
     redactor = Redactor()
-    assert redactor.text(f"signature={url_encoded_all(SIGNATURE)}&x=1") == f"signature={MASK}&x=1"
-    assert redactor.text(f"signature={SIGNATURE.upper()}\n") == f"signature={MASK}\n"
+    query = f"timestamp=1&recvWindow=5000&signature={SIGNATURE}"
+    assert redactor.text(url_encoded_all(query), SIGNATURE).endswith(url_encoded_all("=") + MASK)
+    assert redactor.text(f"{query.upper()}\n", SIGNATURE).endswith(f"SIGNATURE={MASK}\n")
 
 
 printable_secrets = st.text(

@@ -20,6 +20,7 @@ from exporter.upstream.headers import (
 )
 from exporter.upstream.proxy import Proxy, direct
 from exporter.upstream.redact import Redactor
+from exporter.upstream.signing import signature_of
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class BinanceClient:
             headers[API_KEY_HEADER] = self._api_key
         proxy = self._proxies[base_url]
         headers.update(proxy.request_headers)
+        signature = signature_of(query)
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.get(
@@ -134,33 +136,34 @@ class BinanceClient:
                     proxy_headers=proxy.tunnel_headers,
                 ) as resp:
                     used_weight = parse_used_weight(resp.headers.get(USED_WEIGHT_HEADER))
-                    body = await self._redacted(await self._read_capped(resp, used_weight))
+                    raw = await self._read_capped(resp, used_weight)
+                    body = await self._redacted(raw, signature)
                     if resp.status != 200:
-                        raise self._status_fault(resp, body, used_weight)
+                        raise self._status_fault(resp, body, used_weight, signature)
                     return UpstreamResponse(body, used_weight)
         except TimeoutError:
             raise UpstreamFault(
                 Reason.TIMEOUT, f"no complete answer within {timeout:g}s from {base_url}"
             ) from None
         except aiohttp.ClientResponseError as exc:
-            said = self._said(str(exc.message))
+            said = self._said(str(exc.message), signature)
             raise UpstreamFault(
                 Reason.INVALID_RESPONSE, f"malformed HTTP response from {base_url}: {said}"
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
-            said = self._said(str(exc))
+            said = self._said(str(exc), signature)
             raise UpstreamFault(
                 Reason.CONNECTION, f"{type(exc).__name__} talking to {base_url}: {said}"
             ) from None
 
-    def _said(self, text: str) -> str:
+    def _said(self, text: str, signature: str) -> str:
         """What the upstream (or aiohttp, quoting it) said: redacted, on one line, cut short."""
-        return self._redactor.text(one_line(text))[:MAX_MESSAGE_CHARS]
+        return self._redactor.text(one_line(text), signature)[:MAX_MESSAGE_CHARS]
 
-    async def _redacted(self, body: bytes) -> bytes:
+    async def _redacted(self, body: bytes, signature: str) -> bytes:
         if len(body) <= REDACT_INLINE_BYTES:
-            return self._redactor.data(body)
-        return await asyncio.to_thread(self._redactor.data, body)
+            return self._redactor.data(body, signature)
+        return await asyncio.to_thread(self._redactor.data, body, signature)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, used_weight: int | None) -> bytes:
         declared = resp.content_length
@@ -186,15 +189,15 @@ class BinanceClient:
         )
 
     def _status_fault(
-        self, resp: aiohttp.ClientResponse, body: bytes, used_weight: int | None
+        self, resp: aiohttp.ClientResponse, body: bytes, used_weight: int | None, signature: str
     ) -> UpstreamFault:
-        code, message = binance_error(body, self._redactor.text)
+        code, message = binance_error(body, lambda text: self._redactor.text(text, signature))
         retry_after = parse_retry_after(
             resp.headers.get(RETRY_AFTER_HEADER), resp.headers.get(DATE_HEADER)
         )
         if retry_after is None:
             retry_after = DEFAULT_RETRY_AFTER.get(resp.status)
-        reason_phrase = self._said(resp.reason or "")
+        reason_phrase = self._said(resp.reason or "", signature)
         return UpstreamFault(
             classify_status(resp.status, code),
             message or reason_phrase,

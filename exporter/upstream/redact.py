@@ -1,14 +1,11 @@
-"""Blanks secrets out of text: the API key, the API secret and request signatures, in every
-form an upstream or a proxy on the way can echo them back: as given, in another letter case,
-URL-encoded (`%4B`, `+` for a space), JSON-escaped (`\\u004b`, `\\/`) or HTML-escaped (`&#75;`,
-`&#x4b;`, `&amp;`), and any mix of these, character by character.
-
-A signature (the hex HMAC-SHA256 that ends a signed query) authorises its request until the
-timestamp leaves recvWindow: any run of 64 hex digits, in any of those forms, is blanked, so no
-per-request secret needs to be known here."""
+"""Blanks secrets out of text: the API key, the API secret and a signed request's signature, in
+every form an upstream or a proxy on the way can echo them back: as given, in another letter
+case, URL-encoded (`%4B`, `+` for a space), JSON-escaped (`\\u004b`, `\\/`) or HTML-escaped
+(`&#75;`, `&#x4b;`, `&amp;`), and any mix of these, character by character."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -39,21 +36,37 @@ def secret_pattern(secret: str) -> str:
     return "".join(_char_forms(char) for char in secret)
 
 
-# One hex digit (0-9, a-f: codes 0x30-0x39, 0x61-0x66, and A-F by the case rule) in any form.
-HEX_CODE = "(?:3[0-9]|[46][1-6])"
-HEX_DECIMAL = "(?:4[89]|5[0-7]|6[5-9]|70|9[7-9]|10[0-2])"
-HEX_DIGIT = rf"(?:[0-9a-f]|%{HEX_CODE}|\\u00{HEX_CODE}|&#0*{HEX_DECIMAL};|&#x0*{HEX_CODE};)"
-SIGNATURE_DIGITS = 64
-SIGNATURE_PATTERN = HEX_DIGIT + f"{{{SIGNATURE_DIGITS}}}"
-# Every character any escaped form is made of (hex digits, and the names of the HTML entities).
+# Every character an escaped form is made of (hex digits, and the names of the HTML entities).
 ENTITY_NAMES = "".join(HTML_NAMED.values())
 ESCAPE_ALPHABET = frozenset(
     "0123456789abcdefABCDEF%\\&#;+xXuU" + ENTITY_NAMES + ENTITY_NAMES.upper()
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    # Longest first: a secret that contains another is blanked whole.
+    ordered = sorted(secrets, key=len, reverse=True)
+    return re.compile("|".join(secret_pattern(s) for s in ordered), re.IGNORECASE)
+
+
+def _marks(secrets: Iterable[str]) -> bytes:
+    """A bytes.translate table: 1 for every byte a form of one of the secrets can hold."""
+    alphabet = set(ESCAPE_ALPHABET)
+    for char in "".join(secrets):
+        alphabet.update((char, char.lower(), char.upper()))
+    marks = bytearray(256)
+    for char in alphabet:
+        if ord(char) < 0x80:
+            marks[ord(char)] = 1
+    if any(ord(char) >= 0x80 for char in alphabet):
+        marks[0x80:] = b"\x01" * 0x80  # UTF-8 sequences of any non-ASCII character
+    return bytes(marks)
+
+
 class Redactor:
-    """Replaces the configured secrets and any signature by `<redacted>`.
+    """Replaces the configured secrets, and those given with one call (a request's signature),
+    by `<redacted>`.
 
     Every form of a secret is a run of bytes from a small alphabet (its own characters in both
     cases, and those the escapes are made of) at least as long as the secret. Such runs are
@@ -61,43 +74,33 @@ class Redactor:
     tried only inside them: a JSON body or an error page has few, so a large body costs little."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first: a secret that contains another is blanked whole.
-        unique = sorted({s for s in secrets if s}, key=len, reverse=True)
-        patterns = [*(secret_pattern(s) for s in unique), SIGNATURE_PATTERN]
-        self._pattern = re.compile("|".join(patterns), re.IGNORECASE)
-        alphabet = set(ESCAPE_ALPHABET)
-        for char in "".join(unique):
-            alphabet.update((char, char.lower(), char.upper()))
-        marks = bytearray(256)
-        for char in alphabet:
-            if ord(char) < 0x80:
-                marks[ord(char)] = 1
-        if any(ord(char) >= 0x80 for char in alphabet):
-            marks[0x80:] = b"\x01" * 0x80  # UTF-8 sequences of any non-ASCII character
-        self._marks = bytes(marks)
-        shortest = min((len(s) for s in unique), default=SIGNATURE_DIGITS)
-        self._least_run = b"\x01" * min(shortest, SIGNATURE_DIGITS)
+        self._secrets = tuple(sorted({s for s in secrets if s}))
+        self._marks = _marks(self._secrets)
 
-    def data(self, data: bytes) -> bytes:
+    def data(self, data: bytes, *also: str) -> bytes:
         """Bytes, read as UTF-8, redacted; bytes that are not UTF-8 are kept as they are."""
-        marked = data.translate(self._marks)
-        run = marked.find(self._least_run)
+        secrets = tuple(sorted({*self._secrets, *(s for s in also if s)}))
+        if not secrets:
+            return data
+        marks = self._marks if secrets == self._secrets else _marks(secrets)
+        least_run = b"\x01" * min(len(s) for s in secrets)
+        marked = data.translate(marks)
+        run = marked.find(least_run)
         if run < 0:
             return data
+        pattern = _compiled(secrets)
         pieces: list[bytes] = []
         done = 0
         while run >= 0:
             end = marked.find(b"\x00", run)
             end = len(data) if end < 0 else end
-            window = data[run:end].decode("utf-8", "surrogateescape")
-            pieces += [
-                data[done:run],
-                self._pattern.sub(MASK, window).encode("utf-8", "surrogateescape"),
-            ]
+            window = pattern.sub(MASK, data[run:end].decode("utf-8", "surrogateescape"))
+            pieces += [data[done:run], window.encode("utf-8", "surrogateescape")]
             done = end
-            run = marked.find(self._least_run, end)
+            run = marked.find(least_run, end)
         pieces.append(data[done:])
         return b"".join(pieces)
 
-    def text(self, text: str) -> str:
-        return self.data(text.encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")
+    def text(self, text: str, *also: str) -> str:
+        redacted = self.data(text.encode("utf-8", "surrogatepass"), *also)
+        return redacted.decode("utf-8", "surrogatepass")
