@@ -1,6 +1,7 @@
 """The forms in which an upstream, or a proxy on the way, can echo a secret back: as sent, in
 another letter case, URL-encoded (%XX, mixed case hex, + for a space), JSON-escaped (\\uXXXX,
-\\/), HTML-escaped, and character-by-character mixes of these."""
+\\/; and escaped again, as JSON quoting JSON does), HTML-escaped, and character-by-character
+mixes of these."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ FORMS: dict[str, Callable[[str], str]] = {
     "url-quoted-plus": quote_plus,
     "json-escaped": json_escaped_all,
     "json-dumped-ascii": lambda s: json.dumps(s)[1:-1],
+    "json-escaped-twice": lambda s: json.dumps(json_escaped_all(s))[1:-1],
     "html-escaped": html_escaped_all,
     "html-quoted": html.escape,
     "mixed": mixed,

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import html
 import json
 import logging
 import math
+import re
 import time
+import urllib.parse
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
@@ -149,8 +152,16 @@ def hostile_replies(draw: st.DrawFn) -> Reply:
     return Reply(status=draw(st.sampled_from(STATUSES)), body=body, headers=headers, reason=reason)
 
 
+def decoded(text: str) -> str:
+    """The text with every escape an echo may use undone: JSON, HTML, URL; in lower case. Log
+    lines and fault descriptions show details as repr() does: its doubled backslashes first."""
+    text = text.replace("\\\\", "\\")
+    text = re.sub(r"\\[uU]([0-9a-fA-F]{4})", lambda match: chr(int(match.group(1), 16)), text)
+    return urllib.parse.unquote_plus(html.unescape(text)).lower()
+
+
 def shows_no_key(text: str) -> bool:
-    return API_KEY.lower() not in text.lower()
+    return API_KEY.lower() not in decoded(text)
 
 
 def test_the_client_meets_any_answer_with_a_response_or_an_upstream_fault() -> None:

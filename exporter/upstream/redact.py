@@ -11,19 +11,20 @@ from collections.abc import Iterable
 
 MASK = "<redacted>"
 
-JSON_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/"}
+JSON_SHORT_ESCAPES = frozenset('"\\/')  # JSON escapes these with a backslash in front
 HTML_NAMED = {"&": "&amp;", '"': "&quot;", "'": "&apos;", "<": "&lt;", ">": "&gt;"}
 
 
 def _char_forms(char: str) -> str:
     """A regular expression for one character of a secret in any of its echoed forms; the
-    escaped forms first, so that a backslash or an ampersand is not taken for the whole."""
+    escaped forms first, so that a backslash or an ampersand is not taken for the whole. A JSON
+    escape may come with its backslash doubled, once per further level of JSON encoding."""
     code = ord(char)
-    forms = [rf"\\u{code:04x}", f"&#0*{code};", f"&#x0*{code:x};"]
+    forms = [rf"\\+u{code:04x}", f"&#0*{code};", f"&#x0*{code:x};"]
     if code < 0x80:
         forms.append(f"%{code:02x}")
     if char in JSON_SHORT_ESCAPES:
-        forms.append(re.escape(JSON_SHORT_ESCAPES[char]))
+        forms.append(r"\\+" + re.escape(char))
     if char in HTML_NAMED:
         forms.append(re.escape(HTML_NAMED[char]))
     if char == " ":
