@@ -244,11 +244,16 @@ def parse_bool(value: str, source: str) -> bool:
 
 
 def read_secret_file(path: str, source: str) -> str:
+    """A key or secret file's text. The path is never shown: a secret given where its path was
+    expected (BINANCE_API_SECRET_FILE=<secret>) must not end up in the error line."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(f"{source}: cannot read {path!r}: {reason}") from None
+        raise ConfigError(
+            f"{source}: cannot read the file it names: {reason} (the name is not shown, in case "
+            "it is the secret itself)"
+        ) from None
     return text.rstrip("\r\n")
 
 

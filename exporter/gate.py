@@ -27,7 +27,11 @@ from exporter.upstream.results import Deferred, Fetched, PayloadT
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 300.0
+# A healed upstream is seen at the first scrape after the backoff: within the cap plus one
+# scrape interval. Prometheus scrapes every 60s by default, and recovery must show within 2
+# minutes: 120s - 60s = 60s. Rate-limit floors (Retry-After) are not capped by it.
+BACKOFF_CAP_SECONDS = 60.0
+MAX_DOUBLINGS = 32
 
 
 class BackoffPolicy:
@@ -43,7 +47,9 @@ class BackoffPolicy:
     def delay(self, failures: int) -> float:
         if failures <= 1:
             return self.min_interval
-        ceiling = min(BACKOFF_CAP_SECONDS, self._base * 2.0 ** (failures - 1))
+        # The exponent is bounded so that a long outage (thousands of failures) cannot overflow.
+        doublings = min(failures - 1, MAX_DOUBLINGS)
+        ceiling = min(BACKOFF_CAP_SECONDS, self._base * 2.0**doublings)
         return max(self.min_interval, self._rng.uniform(ceiling / 2.0, ceiling))
 
 

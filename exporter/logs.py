@@ -10,30 +10,26 @@ from datetime import UTC, datetime
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-MASK = "<redacted>"
+from exporter.upstream.redact import Redactor
 
 
 class SecretMask(logging.Filter):
-    """Replaces any configured secret in a record's final text, the traceback included."""
+    """Redacts a record's final text, the traceback included, as the upstream client redacts
+    what it reads (the same Redactor: every form of the key, the secret and signatures). Text
+    from the upstream is clean before it reaches a log call; this covers every other source."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = tuple(s for s in secrets if s)
-
-    def mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        self._redactor = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.msg = self.mask(message)
-            record.args = None
-            if record.exc_text:
-                record.exc_text = self.mask(record.exc_text)
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg = self._redactor.text(message)
+        record.args = None
+        if record.exc_text:
+            record.exc_text = self._redactor.text(record.exc_text)
         return True
 
 

@@ -110,13 +110,17 @@ SERVER_TIME_OFFSET = Family(
 )
 
 UPSTREAM_REQUESTS = Family(
-    "upstream_requests", "Requests sent to the Binance API, by endpoint.", ("endpoint",)
+    "upstream_requests",
+    "Requests sent to the Binance API, by endpoint (v1, v2; time: /api/v3/time, asked before "
+    "signed v2 requests).",
+    ("endpoint",),
 )
 UPSTREAM_ERRORS = Family(
     "upstream_errors",
-    "Failed requests to the Binance API, by endpoint and reason.",
+    "Failed requests to the Binance API, by endpoint (v1, v2, time) and reason.",
     ("endpoint", "reason"),
 )
+CLOCK_ENDPOINT = "time"
 INVALID_ENTRIES = Family(
     "invalid_entries", "Response entries skipped as invalid, by endpoint.", ("endpoint",)
 )
@@ -219,10 +223,12 @@ class UpstreamHealthFamilies:
         gates: Iterable[RefreshGate[Any]],
         budget: IpBudget,
         upstream_url: Callable[[], str] | None,
+        clock: ServerClock | None = None,
     ):
         self._gates = tuple(gates)
         self._budget = budget
         self._upstream_url = upstream_url
+        self._clock = clock
 
     def collect(self) -> Iterator[Metric]:
         requests, errors = UPSTREAM_REQUESTS.counter(), UPSTREAM_ERRORS.counter()
@@ -238,6 +244,10 @@ class UpstreamHealthFamilies:
                 [(le, float(count)) for le, count in stats.latency.cumulative()],
                 sum_value=stats.latency.total,
             )
+        if self._clock is not None:
+            requests.add_metric([CLOCK_ENDPOINT], float(self._clock.requests))
+            for reason in Reason:
+                errors.add_metric([CLOCK_ENDPOINT, reason.value], float(self._clock.errors[reason]))
         yield from (requests, errors, invalid, latency)
         if self._upstream_url is not None:
             host = UPSTREAM_HOST.info()
@@ -271,7 +281,7 @@ class ExporterCollector(Collector):
         self._upstream_url = upstream_url
         self._rates = RateFamilies(v1, min_interval, max_stale)
         self._tiers = None if tiers is None else TierFamilies(tiers, clock, min_interval, max_stale)
-        self._health = UpstreamHealthFamilies(self._gates, budget, upstream_url)
+        self._health = UpstreamHealthFamilies(self._gates, budget, upstream_url, clock)
 
     def version(self) -> Hashable:
         now = self._monotonic()

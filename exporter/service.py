@@ -24,6 +24,8 @@ from exporter.upstream.demo import DemoUpstream
 from exporter.upstream.endpoints import collateral_rates_v1, tiered_collateral_rates_v2
 from exporter.upstream.parse import ParsedRates
 from exporter.upstream.parse_tiers import ParsedTiers
+from exporter.upstream.proxy import direct, env_proxy
+from exporter.upstream.redact import Redactor
 
 USER_AGENT = f"binance-pm-exporter/{__version__}"
 
@@ -120,15 +122,24 @@ async def running_exporter(config: Config) -> AsyncIterator[Exporter]:
         api_key = DemoUpstream.API_KEY
         config = replace(config, api_secret=DemoUpstream.API_SECRET)
     connector = aiohttp.TCPConnector(limit=8, ttl_dns_cache=300)
+    # No trust_env: it would send ~/.netrc credentials; the proxy variables alone are honoured
+    # (env_proxy). No cookies: Binance needs none, and an upstream must not grow a jar.
     session = aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": USER_AGENT},
-        trust_env=demo is None,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=True,
     )
-    exporter = Exporter(
-        config, BinanceClient(session, base_urls, api_key, config.max_response_bytes)
+    client = BinanceClient(
+        session,
+        base_urls,
+        api_key,
+        config.max_response_bytes,
+        redactor=Redactor((*config.secrets, api_key or "")),
+        proxy_for=direct if demo is not None else env_proxy,
     )
+    exporter = Exporter(config, client)
     try:
         yield exporter
     finally:

@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from aiohttp import web
@@ -36,6 +36,9 @@ class Reply:
     stream_bytes: int = 0
     used_weight: int | None = None
     echo_request: bool = False  # the body is a firewall page quoting the request line back
+    # The reason phrase of the status line; a callable makes it from the request's path and
+    # query (a proxy quoting the request back).
+    reason: str | Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,8 @@ class FakeBinance:
             assert callable(default_body)
             body = default_body()
         headers.setdefault("Content-Type", "application/json;charset=UTF-8")
-        return web.Response(status=reply.status, body=body, headers=headers)
+        reason = reply.reason(request.path_qs) if callable(reply.reason) else reply.reason
+        return web.Response(status=reply.status, body=body, headers=headers, reason=reason)
 
     def make_app(self) -> web.Application:
         app = web.Application()

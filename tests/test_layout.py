@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 ALLOWED: dict[str, frozenset[str]] = {
     "upstream": frozenset(),
     "config": frozenset(),
-    "logs": frozenset(),
+    "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
     "gate": frozenset({"state", "upstream"}),

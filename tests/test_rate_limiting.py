@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from exporter.gate import BACKOFF_CAP_SECONDS, BackoffPolicy
 from tests.conftest import StartExporter, rates_of
 from tests.fake_binance import FakeBinance, Reply
 
@@ -103,20 +104,54 @@ async def test_retry_after_of_a_server_error_is_bounded_like_backoff(
     running = await start_exporter("--min-interval", "0")
     fake.enqueue(Reply(status=503, headers={"Retry-After": "86400"}))
     await running.scrape()
-    assert 250 <= running.exporter.v1.seconds_until_due() <= 300
+    assert 50.0 <= running.exporter.v1.seconds_until_due() <= 60.0
     assert running.exporter.budget.is_open(), "a 503 does not pause the other endpoints"
 
 
 async def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
-    from exporter.gate import BACKOFF_CAP_SECONDS, BackoffPolicy
-
-    policy = BackoffPolicy(30.0)
-    assert policy.delay(1) == 30.0
-    delays = {n: [policy.delay(n) for _ in range(200)] for n in range(2, 12)}
-    assert all(30.0 <= d <= 60.0 for d in delays[2])
-    assert all(60.0 <= d <= 120.0 for d in delays[3])
+    policy = BackoffPolicy(1.0)
+    assert policy.delay(1) == 1.0
+    delays = {n: [policy.delay(n) for _ in range(200)] for n in (2, 3, 11, 5000)}
+    assert all(1.0 <= d <= 2.0 for d in delays[2])
+    assert all(2.0 <= d <= 4.0 for d in delays[3])
     assert len(set(delays[3])) > 1, "jittered"
     assert all(BACKOFF_CAP_SECONDS / 2 <= d <= BACKOFF_CAP_SECONDS for d in delays[11])
+    assert all(BACKOFF_CAP_SECONDS / 2 <= d <= BACKOFF_CAP_SECONDS for d in delays[5000])
+
+
+async def test_a_long_outage_backs_off_at_most_the_cap_at_default_settings(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    """--min-interval 30 (the default): however many failures in a row, the next request is
+    allowed within 60 s, so with a scrape every 60 s a healed upstream shows within 2 minutes."""
+    running = await start_exporter("--min-interval", "30")
+    fake.always(Reply(status=500))
+    waits = []
+    for _ in range(12):
+        running.exporter.v1.next_allowed = 0.0  # as if the wait had passed
+        running.exporter._settled_until = 0.0
+        await running.scrape()
+        waits.append(running.exporter.v1.seconds_until_due())
+    assert fake.count() == 12
+    assert running.exporter.v1.failures == 12
+    assert all(29.0 <= wait <= 60.0 for wait in waits)
+    assert max(waits) > 30.5, "it does back off"
+    fake.always(None)
+    running.exporter.v1.next_allowed = 0.0
+    running.exporter._settled_until = 0.0
+    assert rates_of(await running.samples()) == {"BTC": 0.95, "USDT": 1.0}
+    assert 29.0 <= running.exporter.v1.seconds_until_due() <= 30.0, "one success resets it"
+
+
+def test_backoff_at_default_settings_lets_recovery_show_within_two_minutes() -> None:
+    """--min-interval 30 and a scrape every 60 s: a healed upstream is asked again at the
+    first scrape after the backoff, so the backoff may be 60 s at most."""
+    policy = BackoffPolicy(30.0)
+    assert policy.delay(1) == 30.0
+    for failures in range(2, 2000):
+        delay = policy.delay(failures)
+        assert 30.0 <= delay <= 60.0
+        assert delay + 60.0 <= 120.0
 
 
 async def test_near_the_ip_weight_budget_waits_for_the_next_minute(

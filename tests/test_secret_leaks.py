@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.echoes import FORMS, json_escaped_all, url_encoded_all
 from tests.exporter_subprocess import REPO, exporter_process
 from tests.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
 
@@ -24,6 +25,7 @@ OPENMETRICS = "application/openmetrics-text;version=1.0.0"
 def echoing_failures(path: str) -> list[Reply]:
     """Every failure mode, each followed by a good answer (so that no backoff delays the next),
     with the key in the bodies where an upstream or a proxy in between could put it."""
+    json_escaped = json_escaped_all(KEY)
     failures = [
         [Reply(status=401, body=error_body(-2015, f"Invalid API-key {KEY}, IP, or permissions"))],
         [Reply(status=400, body=error_body(-1022, f"Signature not valid for key {KEY}"))],
@@ -35,6 +37,11 @@ def echoing_failures(path: str) -> list[Reply]:
         [Reply(body=b'{"unexpected": "' + KEY.encode() + b'"}')],
         [Reply(body=rates_body({KEY: "0.5000", "BTC": "0.9500"}))],
         [Reply(body=rates_body({KEY: "7", "ETH": "0.9"}))],
+        # Echoed in the status line, and in forms a byte-for-byte search would not find.
+        [Reply(status=403, body=b"", reason=f"Forbidden {KEY}")],
+        [Reply(status=403, body=b"", reason=f"Forbidden {url_encoded_all(KEY.lower())}")],
+        [Reply(status=401, body=b'{"code": -2015, "msg": "' + json_escaped.encode() + b'"}')],
+        [Reply(body=b'[{"asset": "' + json_escaped.encode() + b'", "collateralRate": "0.5"}]')],
         [Reply(delay=3.0)],
         # aiohttp retries a request once when a kept-alive connection drops: two resets fail it.
         [Reply(reset=True), Reply(reset=True)],
@@ -64,6 +71,10 @@ def assert_nothing_leaks(text: str) -> None:
     for secret in (KEY, SECRET):
         assert secret not in text
         assert secret[:16] not in text  # nor a truncated excerpt of it
+        folded = text.lower()
+        for form in FORMS.values():
+            assert form(secret).lower() not in folded
+            assert form(secret[:16]).lower() not in folded
 
 
 async def test_process_output_holds_neither_key_nor_secret(
@@ -118,6 +129,11 @@ async def test_configuration_errors_do_not_echo_the_key(tmp_path: Path) -> None:
         (["--api-key", bad_key], {}),
         (["--api-key", KEY], {"BINANCE_API_SECRET": SECRET[:20] + "\t" + SECRET[20:]}),
         (["--api-key", KEY, "--api-key-file", str(key_file)], {}),
+        # A secret given where the path of its file is expected.
+        (["--api-key", KEY], {"BINANCE_API_SECRET_FILE": SECRET}),
+        (["--api-key", KEY, "--api-secret-file", SECRET], {}),
+        (["--api-key-file", KEY], {}),
+        ([], {"BINANCE_API_KEY_FILE": KEY}),
     ]
     for args, env in attempts:
         process = await asyncio.create_subprocess_exec(

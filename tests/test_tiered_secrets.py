@@ -77,3 +77,24 @@ def test_the_config_does_not_show_the_secret() -> None:
     assert config.api_secret == SECRET
     assert SECRET not in repr(config)
     assert API_KEY not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "source"),
+    [
+        (["--api-key", API_KEY], {"BINANCE_API_SECRET_FILE": SECRET}, "BINANCE_API_SECRET_FILE"),
+        (["--api-key", API_KEY, "--api-secret-file", SECRET], {}, "--api-secret-file"),
+        (["--api-key-file", SECRET], {}, "--api-key-file"),
+        ([], {"BINANCE_API_KEY_FILE": SECRET}, "BINANCE_API_KEY_FILE"),
+        ([], {"BINANCE_API_KEY_FILE": "/" + SECRET}, "BINANCE_API_KEY_FILE"),
+    ],
+)
+def test_a_secret_given_as_a_file_path_is_not_shown(
+    argv: list[str], env: dict[str, str], source: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(argv, env)
+    message = str(caught.value)
+    assert message.startswith(f"{source}: cannot read the file it names: No such file")
+    assert SECRET not in message
+    assert SECRET[:8] not in message

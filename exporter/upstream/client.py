@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
 
 from exporter.upstream.faults import Reason, UpstreamFault, classify_status
+from exporter.upstream.headers import (
+    DATE_HEADER,
+    RETRY_AFTER_HEADER,
+    USED_WEIGHT_HEADER,
+    parse_retry_after,
+    parse_used_weight,
+)
+from exporter.upstream.proxy import Proxy, direct
+from exporter.upstream.redact import Redactor
+from exporter.upstream.signing import signature_of
 
 log = logging.getLogger(__name__)
 
-USED_WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
 API_KEY_HEADER = "X-MBX-APIKEY"
 READ_CHUNK = 64 * 1024
-# Binance always sends Retry-After with 429/418; these apply if it ever does not.
+# Binance always sends Retry-After with 429/418; these apply if it does not, or sends a value
+# that cannot be used (negative, unreadable).
 DEFAULT_RETRY_AFTER = {429: 60.0, 418: 120.0}
-REDACTED = b"<redacted>"
+# Bodies larger than this are redacted in a worker thread, so the event loop keeps serving.
+REDACT_INLINE_BYTES = 64 * 1024
+MAX_MESSAGE_CHARS = 300
+EXCERPT_BYTES = 120
+# Binance's error codes are small negative numbers; anything far outside is not one.
+MAX_ERROR_CODE = 10**9
 # Failures of the host rather than of the request: the next request goes to the next host.
 FAILOVER_REASONS = frozenset({Reason.TIMEOUT, Reason.CONNECTION, Reason.SERVER_ERROR})
 
@@ -31,52 +45,35 @@ class UpstreamResponse:
     used_weight: int | None
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), 7 * 24 * 3600.0)
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def parse_used_weight(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        weight = int(value.strip())
-    except ValueError:
-        return None
-    return weight if weight >= 0 else None
-
-
-def binance_error(body: bytes) -> tuple[int | None, str]:
-    """Binance's `{"code": -1121, "msg": "..."}` out of an error body, or a short excerpt."""
+def binance_error(body: bytes, redact: Callable[[str], str]) -> tuple[int | None, str]:
+    """Binance's `{"code": -1121, "msg": "..."}` out of an error body, or a short excerpt. The
+    message is redacted once decoded (before it is cut short): JSON may hide an escaped secret
+    that only decoding reveals."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if isinstance(document, dict):
         code = document.get("code")
         msg = document.get("msg")
-        if isinstance(code, int) and not isinstance(code, bool):
-            return code, str(msg)[:300] if msg is not None else ""
-    excerpt = body[:120].decode("utf-8", "replace").strip()
-    return None, " ".join(excerpt.split())
+        if isinstance(code, int) and not isinstance(code, bool) and abs(code) < MAX_ERROR_CODE:
+            text = redact(one_line(msg)) if isinstance(msg, str) else ""
+            return code, text[:MAX_MESSAGE_CHARS]
+    return None, one_line(body[:EXCERPT_BYTES].decode("utf-8", "replace"))
 
 
 class BinanceClient:
     """GETs one path from one of the base URLs. The current host moves on to the next base URL
-    after a connection error, a timeout or a 5xx answer (failover)."""
+    after a connection error, a timeout or a 5xx answer (failover).
+
+    Every text the upstream (or a proxy on the way) sends back, body, reason phrase and error
+    messages alike, passes through the redactor as it is read, before any of it is parsed or
+    kept: so no log line, landing page or label value downstream can hold the key, the secret
+    or a signature, whatever form the upstream echoes them in."""
 
     def __init__(
         self,
@@ -84,11 +81,16 @@ class BinanceClient:
         base_urls: tuple[str, ...],
         api_key: str | None,
         max_response_bytes: int,
+        *,
+        redactor: Redactor | None = None,
+        proxy_for: Callable[[str], Proxy] = direct,
     ) -> None:
         self._session = session
         self._base_urls = base_urls
         self._api_key = api_key
         self._max_bytes = max_response_bytes
+        self._redactor = redactor or Redactor([api_key] if api_key else [])
+        self._proxies = {url: proxy_for(url) for url in base_urls}
         self._host_index = 0
 
     @property
@@ -121,37 +123,47 @@ class BinanceClient:
         headers = {"Accept": "application/json"}
         if self._api_key:
             headers[API_KEY_HEADER] = self._api_key
+        proxy = self._proxies[base_url]
+        headers.update(proxy.request_headers)
+        signature = signature_of(query)
         try:
             async with asyncio.timeout(timeout):
-                async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                async with self._session.get(
+                    url,
+                    headers=headers,
+                    allow_redirects=False,
+                    proxy=proxy.url,
+                    proxy_headers=proxy.tunnel_headers,
+                ) as resp:
                     used_weight = parse_used_weight(resp.headers.get(USED_WEIGHT_HEADER))
-                    body = self._redacted(await self._read_capped(resp, used_weight), query)
+                    raw = await self._read_capped(resp, used_weight)
+                    body = await self._redacted(raw, signature)
                     if resp.status != 200:
-                        raise self._status_fault(resp, body, used_weight)
+                        raise self._status_fault(resp, body, used_weight, signature)
                     return UpstreamResponse(body, used_weight)
         except TimeoutError:
             raise UpstreamFault(
                 Reason.TIMEOUT, f"no complete answer within {timeout:g}s from {base_url}"
             ) from None
         except aiohttp.ClientResponseError as exc:
-            said = self._redacted(str(exc.message).encode(), query).decode()
+            said = self._said(str(exc.message), signature)
             raise UpstreamFault(
                 Reason.INVALID_RESPONSE, f"malformed HTTP response from {base_url}: {said}"
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
-            said = str(exc).replace(query, "<query>") if query else str(exc)  # may be signed
+            said = self._said(str(exc), signature)
             raise UpstreamFault(
                 Reason.CONNECTION, f"{type(exc).__name__} talking to {base_url}: {said}"
             ) from None
 
-    def _redacted(self, data: bytes, query: str) -> bytes:
-        """The upstream, or a proxy on the way, may echo the key or the signed query back: they
-        are blanked out here, before an excerpt (too short for the log's masking to recognise)
-        reaches a log line, the landing page or a label value."""
-        for secret in (self._api_key, query):
-            if secret:
-                data = data.replace(secret.encode(), REDACTED)
-        return data
+    def _said(self, text: str, signature: str) -> str:
+        """What the upstream (or aiohttp, quoting it) said: redacted, on one line, cut short."""
+        return self._redactor.text(one_line(text), signature)[:MAX_MESSAGE_CHARS]
+
+    async def _redacted(self, body: bytes, signature: str) -> bytes:
+        if len(body) <= REDACT_INLINE_BYTES:
+            return self._redactor.data(body, signature)
+        return await asyncio.to_thread(self._redactor.data, body, signature)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, used_weight: int | None) -> bytes:
         declared = resp.content_length
@@ -176,17 +188,19 @@ class BinanceClient:
             used_weight=used_weight,
         )
 
-    @staticmethod
     def _status_fault(
-        resp: aiohttp.ClientResponse, body: bytes, used_weight: int | None
+        self, resp: aiohttp.ClientResponse, body: bytes, used_weight: int | None, signature: str
     ) -> UpstreamFault:
-        code, message = binance_error(body)
-        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        code, message = binance_error(body, lambda text: self._redactor.text(text, signature))
+        retry_after = parse_retry_after(
+            resp.headers.get(RETRY_AFTER_HEADER), resp.headers.get(DATE_HEADER)
+        )
         if retry_after is None:
             retry_after = DEFAULT_RETRY_AFTER.get(resp.status)
+        reason_phrase = self._said(resp.reason or "", signature)
         return UpstreamFault(
             classify_status(resp.status, code),
-            message or resp.reason or "",
+            message or reason_phrase,
             status=resp.status,
             code=code,
             retry_after=retry_after,

@@ -2,12 +2,12 @@
 
 Binance refuses a signed request (-1021) whose timestamp is more than 1s ahead of its clock or
 more than recvWindow behind it. The offset is learned from GET /api/v3/time before the first
-signed request and again after any -1021, so a host whose clock is off still gets through."""
+signed request and again after any -1021, so a host whose clock is off still gets through.
+Each request to /api/v3/time (weight 1) is counted, and its failures by reason."""
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 TIME_PATH = "/api/v3/time"
 NOTABLE_OFFSET_MS = 1000.0
+# Milliseconds since 1970 stay below 2**53 (year 287396), where floats still count them exactly.
+MAX_SERVER_TIME_MS = 2**53
 
 
 def server_time_ms(body: bytes) -> float:
@@ -26,8 +28,10 @@ def server_time_ms(body: bytes) -> float:
     value = document.get("serverTime") if isinstance(document, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: no numeric serverTime")
-    if not math.isfinite(value) or value <= 0:
-        raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: serverTime {value!r}")
+    # Compared before any conversion: an int of 401 digits does not fit in a float.
+    if not 0 < value < MAX_SERVER_TIME_MS:
+        shown = repr(value) if len(repr(value)) <= 24 else "out of range"
+        raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: serverTime {shown}")
     return float(value)
 
 
@@ -41,6 +45,9 @@ class ServerClock:
         self.offset_ms = 0.0
         self.learned = False
         self.stale = True
+        self.requests = 0
+        self.errors: dict[Reason, int] = dict.fromkeys(Reason, 0)
+        self.failing = False
 
     def timestamp_ms(self) -> int:
         """The current time on Binance's clock, as best known."""
@@ -51,11 +58,19 @@ class ServerClock:
 
     async def learn(self, timeout: float) -> None:
         """Ask Binance for its time; the offset assumes the answer was made halfway through the
-        round trip. Raises UpstreamFault, leaving the clock stale, when the request fails."""
+        round trip. Raises UpstreamFault, leaving the clock stale and `failing`, when the request
+        or its answer fails."""
+        self.requests += 1
         sent = self._wall()
-        response = await self._client.get(TIME_PATH, timeout)
-        received = self._wall()
-        server_ms = server_time_ms(response.body)
+        try:
+            response = await self._client.get(TIME_PATH, timeout)
+            received = self._wall()
+            server_ms = server_time_ms(response.body)
+        except UpstreamFault as fault:
+            self.errors[fault.reason] += 1
+            self.failing = True
+            raise
+        self.failing = False
         offset_ms = server_ms - (sent + received) * 500.0
         moved = abs(offset_ms - self.offset_ms) if self.learned else abs(offset_ms)
         self.offset_ms = offset_ms

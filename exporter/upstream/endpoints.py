@@ -41,14 +41,15 @@ def tiered_collateral_rates_v2(
     client: BinanceClient, clock: ServerClock, secret: str, recv_window: int, budget: IpBudget
 ) -> Callable[[float], Awaitable[Fetched[ParsedTiers]]]:
     """The signed v2 request. Binance's clock is learned first when it is not known yet or a
-    -1021 said it drifted; a failure to learn it (other than a rate limit, which stops
-    everything) does not stop the request, which is then signed with the last known offset.
-    If a rate limit closed the IP budget while the clock was asked, the request is deferred."""
+    -1021 said it drifted; a failure to learn it does not stop the request, which is then
+    signed with the last known offset (or the local clock). If a rate limit closed the IP
+    budget while the clock was asked (a 429/418 on the clock request itself, counted there, or
+    on another endpoint), the request is deferred."""
 
     async def fetch(timeout: float) -> Fetched[ParsedTiers]:
         started = time.monotonic()
         if clock.stale:
-            await _learn_clock(clock, timeout * CLOCK_SHARE_OF_TIMEOUT)
+            await _learn_clock(clock, timeout * CLOCK_SHARE_OF_TIMEOUT, budget)
             if not budget.is_open():
                 raise Deferred
         remaining = max(timeout - (time.monotonic() - started), timeout * CLOCK_SHARE_OF_TIMEOUT)
@@ -74,13 +75,20 @@ def _parse(response: UpstreamResponse, parse: Callable[[bytes], ParsedT]) -> Par
         raise
 
 
-async def _learn_clock(clock: ServerClock, timeout: float) -> None:
+async def _learn_clock(clock: ServerClock, timeout: float, budget: IpBudget) -> None:
+    """Learns the clock. A failure is logged once, then at debug while it goes on failing; a
+    rate limit closes the IP budget for its Retry-After."""
+    failing_already = clock.failing
     try:
         await clock.learn(timeout)
     except UpstreamFault as fault:
-        if is_rate_limit(fault.reason):
-            raise
-        log.warning(
+        if is_rate_limit(fault.reason) and fault.retry_after is not None:
+            budget.block_for(
+                fault.retry_after, f"Retry-After of the clock request: {fault.describe()}"
+            )
+            return
+        log.log(
+            logging.DEBUG if failing_already else logging.WARNING,
             "v2: cannot learn Binance's clock, signing with the %s: %s",
             "last known offset" if clock.learned else "local clock",
             fault.describe(),

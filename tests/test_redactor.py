@@ -1,0 +1,67 @@
+"""The redactor alone: every echoed form of a secret or a signature is blanked, and nothing
+else is touched."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exporter.upstream.redact import MASK, Redactor
+from tests.conftest import API_KEY
+from tests.echoes import FORMS, mixed, url_encoded_all
+from tests.test_tiered import SECRET
+
+SIGNATURE = secrets.token_hex(32)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("secret", [API_KEY, SECRET, SIGNATURE, "p@ss w/rd&\"<'>\\"])
+def test_the_redactor_blanks_every_form(form: str, secret: str) -> None:
+    redactor = Redactor([API_KEY, SECRET, "p@ss w/rd&\"<'>\\"])
+    echo = FORMS[form](secret)
+    assert redactor.text(f"before {echo} after", SIGNATURE) == f"before {MASK} after"
+    data = f"x{echo}\xff".encode("latin-1", "replace")
+    assert redactor.data(data, SIGNATURE).startswith(b"x<redacted>")
+
+
+def test_the_redactor_keeps_everything_else() -> None:
+    redactor = Redactor([API_KEY])
+    text = f"{API_KEY[:-1]} {SIGNATURE[:63]} %41 \\u0041 &#65; {mixed(API_KEY[1:])} {'f' * 64}"
+    assert redactor.text(text, SIGNATURE) == text
+    assert redactor.data(b"\xff\xfe not utf-8 \x80") == b"\xff\xfe not utf-8 \x80"
+    assert redactor.text(SIGNATURE + "0" * 10, SIGNATURE) == MASK + "0" * 10
+    assert redactor.text(SIGNATURE) == SIGNATURE, "a signature is one call's secret"
+
+
+def test_a_signature_is_blanked_whole_in_a_signed_query() -> None:
+    redactor = Redactor()
+    query = f"timestamp=1&recvWindow=5000&signature={SIGNATURE}"
+    assert redactor.text(url_encoded_all(query), SIGNATURE).endswith(url_encoded_all("=") + MASK)
+    assert redactor.text(f"{query.upper()}\n", SIGNATURE).endswith(f"SIGNATURE={MASK}\n")
+
+
+printable_secrets = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8, max_size=80
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=printable_secrets, seed=st.integers(0, 2**32), before=st.text(), after=st.text())
+def test_any_mix_of_forms_of_any_secret_is_blanked(
+    secret: str, seed: int, before: str, after: str
+) -> None:
+    echo = mixed(secret, seed)
+    redacted = Redactor([secret]).text(before + echo + after)
+    assert MASK in redacted
+    assert secret not in redacted.replace(MASK, "\x00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=2000))
+def test_bytes_without_a_secret_pass_unchanged(data: bytes) -> None:
+    assert Redactor([API_KEY]).data(data.replace(API_KEY.encode(), b"")) == data.replace(
+        API_KEY.encode(), b""
+    )
