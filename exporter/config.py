@@ -148,6 +148,23 @@ def _parser() -> _Parser:
     return p
 
 
+@dataclass(frozen=True)
+class ServingSettings:
+    """Where the exporter serves, read the way the exporter reads it, without validating the
+    rest of its configuration: what the container health check needs."""
+
+    listen_address: str
+    web_config_file: str
+    web_config_source: str  # the flag or variable it came from, for error messages
+
+
+def serving_settings(argv: Sequence[str], env: Mapping[str, str]) -> ServingSettings:
+    flags, _ = _parser().parse_known_args(list(argv))
+    address, _ = _pick(flags.listen_address, env, "listen-address", f":{DEFAULT_PORT}")
+    web_config, source = _pick(flags.web_config_file, env, "web-config-file", "")
+    return ServingSettings(address, web_config, source)
+
+
 def _pick(flag: str | None, env: Mapping[str, str], name: str, default: str) -> tuple[str, str]:
     """The value and where it came from (for error messages); flags win over the environment."""
     if flag is not None:

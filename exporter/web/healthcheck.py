@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from exporter.config import DEFAULT_PORT, ConfigError, _parser, _pick, parse_listen_address
+from exporter.config import ConfigError, parse_listen_address, serving_settings
 from exporter.web.webconfig import load_web_config
 
 TIMEOUT_SECONDS = 4.0
@@ -74,13 +74,15 @@ class Target:
 def target(exporter_argv: Sequence[str] | None, environ: Mapping[str, str]) -> Target:
     """Where the exporter with these arguments (None: not known) and this environment listens,
     and whether over TLS."""
-    flags, _ = _parser().parse_known_args(list(exporter_argv or ()))
-    address, _ = _pick(flags.listen_address, environ, "listen-address", f":{DEFAULT_PORT}")
-    web_config, source = _pick(flags.web_config_file, environ, "web-config-file", "")
+    settings = serving_settings(exporter_argv or (), environ)
+    address, web_config = settings.listen_address, settings.web_config_file
     if not web_config:
         return Target(address, tls=False if exporter_argv is not None else None)
     try:
-        return Target(address, tls=load_web_config(Path(web_config), source).tls is not None)
+        return Target(
+            address,
+            tls=load_web_config(Path(web_config), settings.web_config_source).tls is not None,
+        )
     except ConfigError:
         return Target(address, tls=None)
 
