@@ -67,18 +67,21 @@ def _yaml(document: Any) -> str:
     return text
 
 
-def evaluate() -> dict[str, Any]:
+def evaluate(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The mixin's alert groups and dashboards, with `config` merged over config.libsonnet (the
+    way a user's own jsonnet overrides it)."""
     code = (
-        f"local mixin = import {json.dumps(str(MIXIN))};"
+        f"local mixin = (import {json.dumps(str(MIXIN))})"
+        f" + {{ _config+:: {json.dumps(dict(config or {}))} }};"
         " { alerts: mixin.prometheusAlerts, dashboards: mixin.grafanaDashboards }"
     )
     result: dict[str, Any] = json.loads(_jsonnet.evaluate_snippet("render", code))
     return result
 
 
-def render() -> dict[Path, str]:
+def render(config: Mapping[str, Any] | None = None) -> dict[Path, str]:
     """Every rendered file, by its path relative to the repository."""
-    mixin = evaluate()
+    mixin = evaluate(config)
     groups = [
         {"name": group["name"], "rules": [_rule(rule) for rule in group["rules"]]}
         for group in mixin["alerts"]["groups"]

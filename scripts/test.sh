@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need (Debian's prometheus for promtool and the server, valgrind
-# for the benchmark's instruction counts, a virtualenv with the package and its test extras),
-# then runs the linters and the tests.
+# Sets up everything the tests need (Debian's prometheus for promtool and the server, its
+# alertmanager, valgrind for the benchmark's instruction counts, a virtualenv with the package
+# and its test extras), then runs the linters, checks that the rendered alert rules and
+# dashboard equal the mixin's rendering, and runs the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null \
+    || missing+=(prometheus-alertmanager)
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || missing+=(valgrind)
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
@@ -23,4 +26,5 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/python scripts/render_mixin.py --check
 .venv/bin/pytest -q "$@"

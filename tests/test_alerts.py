@@ -111,7 +111,8 @@ def test_every_alert_has_severity_summary_description_and_links() -> None:
         assert len(annotations["description"].split()) >= 15, name
         page, anchor = annotations["runbook_url"].split("#")
         assert page.endswith("/docs/alerts.md"), name
-        assert anchor == name.lower() and anchor in headings, name
+        assert anchor == name.lower(), name
+        assert anchor in headings, name
         assert annotations["dashboard_url"].startswith("http"), name
         assert "/d/binance-pm-collateral" in annotations["dashboard_url"], name
 
@@ -278,9 +279,9 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
     ),
     (TIER_RATE, "reads withheld tiers as 0"): (
         expr(
-            "max by (job, asset, tier) (binance_pm_tiered_collateral_rate{job=\"binance-pm\"})"
+            'max by (job, asset, tier) (binance_pm_tiered_collateral_rate{job="binance-pm"})'
             " or 0 * max by (job, asset, tier)"
-            " (max_over_time(binance_pm_tiered_collateral_rate{job=\"binance-pm\"}[1h]))"
+            ' (max_over_time(binance_pm_tiered_collateral_rate{job="binance-pm"}[1h]))'
         ),
         "no tier drop and no bracket change on a scrape gap, an exporter restart",
     ),
