@@ -23,7 +23,7 @@ local util = import 'util.libsonnet';
   // read these, so an HA pair of exporters gives one alert per asset.
   local rate = 'job_asset:binance_pm_collateral_rate:max',
   local seen = 'job_asset:binance_pm_collateral_rate:seen_timestamp_seconds',
-  local listSeen = 'job:binance_pm_collateral_rates:seen_timestamp_seconds',
+  local listSeen = 'job:binance_pm_collateral_rate:seen_timestamp_seconds',
   local tierRate = 'job_asset_tier:binance_pm_tiered_collateral_rate:max',
   local tierFloor = 'job_asset_tier:binance_pm_tiered_collateral_floor_usd:max',
   local tierCap = 'job_asset_tier:binance_pm_tiered_collateral_cap_usd:max',
