@@ -95,6 +95,13 @@ def write_config(directory: Path, name: str, config: Mapping[str, Any]) -> Path:
     return path
 
 
+def seconds(duration: str) -> float:
+    """A Prometheus duration of one unit ("30s", "1m") in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    unit = "ms" if duration.endswith("ms") else duration[-1]
+    return float(duration.removesuffix(unit)) * units[unit]
+
+
 def timestamp(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339).timestamp()
 
@@ -131,18 +138,23 @@ def prometheus_config(
     targets: Sequence[str],
     *,
     interval: str | None = None,
+    evaluation_interval: str | None = None,
     alertmanager: str | None = None,
     external_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The shipped prometheus/prometheus.yml with the shipped rules, pointed at `targets` (and at
-    `alertmanager`, or none); with `interval`, every interval shortened to it."""
+    `alertmanager`, or none); `interval` replaces the scrape interval and, unless
+    `evaluation_interval` is given, the evaluation interval."""
     config: dict[str, Any] = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
     config["rule_files"] = [str(ALERTS)]
     (job,) = config["scrape_configs"]
     job["static_configs"] = [{"targets": list(targets)}]
     if interval is not None:
+        timeout = min(interval, job["scrape_timeout"], key=seconds)
+        job.update(scrape_interval=interval, scrape_timeout=timeout)
         config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-        job.update(scrape_interval=interval, scrape_timeout=interval)
+    if evaluation_interval is not None:
+        config["global"]["evaluation_interval"] = evaluation_interval
     config.pop("alerting", None)
     if alertmanager is not None:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
@@ -315,6 +327,7 @@ async def alerting_stack(
     exporters: int = 1,
     replicas: int = 1,
     interval: str | None = "1s",
+    evaluation_interval: str | None = None,
     timings: Mapping[str, str] | None = None,
     exporter_flags: Sequence[str] = ("--min-interval", "1"),
 ) -> AsyncIterator[AlertingStack]:
@@ -364,6 +377,7 @@ async def alerting_stack(
                 config = prometheus_config(
                     stack.exporters,
                     interval=interval,
+                    evaluation_interval=evaluation_interval,
                     alertmanager=f"127.0.0.1:{stack.alertmanager_port}",
                     external_labels={"replica": str(replica)} if replicas > 1 else None,
                 )
