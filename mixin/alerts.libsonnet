@@ -146,9 +146,11 @@ local util = import 'util.libsonnet';
   local watched = [
     std.format(
       'label_replace(%s < %s, "threshold", "%s", "", "")',
-      [over('last', rate + util.selector('', ['asset=' + std.escapeStringJson(asset)])),
-       util.number(c.watchedAssets[asset]),
-       util.rate(c.watchedAssets[asset])]
+      [
+        over('last', rate + util.selector('', ['asset=' + std.escapeStringJson(asset)])),
+        util.number(c.watchedAssets[asset]),
+        util.rate(c.watchedAssets[asset]),
+      ]
     )
     for asset in std.objectFields(c.watchedAssets)
   ],

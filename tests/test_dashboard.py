@@ -445,6 +445,9 @@ def test_assets_that_fell_links_each_asset_to_its_history(dashboard: dict[str, A
     assert "var-asset=${__field.labels.asset}" in link["url"]
     assert f"viewPanel={history['id']}" in link["url"]
     assert "${__url_time_range}" in link["url"]
+    # Grafana's queryparam format writes the whole var-name=value pair itself.
+    assert "?${job:queryparam}&" in link["url"]
+    assert "&${datasource:queryparam}" in link["url"]
     for title in ("Drops in the range", "Current collateral rates"):
         overrides = panel(dashboard, title)["fieldConfig"]["overrides"]
         links = [
