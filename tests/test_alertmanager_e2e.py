@@ -5,16 +5,26 @@ receiver gets is what a pager would get."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from bench.detection_latency import shipped
 from tests.dashboard_queries import load_dashboard, panel_queries, substitute
 from tests.fake_binance import Reply
-from tests.monitoring_stack import AlertingStack, alerting_stack, wait_for
+from tests.monitoring_stack import (
+    ALERTMANAGER_CONFIG,
+    REPO,
+    AlertingStack,
+    alerting_stack,
+    binary,
+    wait_for,
+)
 
 DROP_ALERT = "BinancePMCollateralRateDropped"
 RATES = {
@@ -167,3 +177,49 @@ async def test_an_ha_pair_of_exporters_and_of_prometheus_pages_once_per_drop(
         fell = by_title["panel 'Assets that fell' target A"]
         (icp,) = await stack.query(substitute(fell.expr, values))
         assert icp["metric"] == {"asset": "ICP"}
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [binary("amtool", "prometheus-alertmanager"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        (["alertname=BinancePMCollateralRateDropped", "severity=critical", "asset=ICP"], "pager"),
+        (["alertname=BinancePMCollateralRateDropped", "severity=warning", "asset=ICP"], "default"),
+        (["alertname=BinancePMDataStale", "severity=critical"], "pager"),
+        (["alertname=BinancePMExporterDown", "severity=critical"], "pager"),
+        (["alertname=BinancePMUpstreamDown", "severity=warning"], "default"),
+    ],
+)
+def test_the_shipped_routing_sends_critical_to_the_pager(labels: list[str], receiver: str) -> None:
+    config = f"--config.file={ALERTMANAGER_CONFIG}"
+    assert amtool("check-config", str(ALERTMANAGER_CONFIG)).returncode == 0
+    result = amtool("config", "routes", "test", config, *labels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == [receiver]
+
+
+def test_the_shipped_routing_groups_and_points_nowhere_outside() -> None:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
+    assert config["route"]["group_by"] == ["alertname", "job"]
+    assert {r["name"]: set(r) for r in config["receivers"]} == {
+        "default": {"name"},
+        "pager": {"name"},
+    }
+
+
+def test_the_documented_latency_is_the_shipped_configs() -> None:
+    settings = shipped()
+    assert settings.worst_case(first=True) == 30 + 60 + 30 + 30
+    assert settings.worst_case(first=False) == 30 + 60 + 30 + 60
+    text = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
+    assert "30 s      +      60 s       +        30 s         +    30 s     = 2 min 30 s" in text
+    assert "30 + 60 + 30 + 30 s = **2.5 min**" in (REPO / "README.md").read_text(encoding="utf-8")
