@@ -70,7 +70,7 @@
     // --- Dashboard ---------------------------------------------------------------------------
     dashboardUid: 'binance-pm-collateral',
     dashboardTitle: 'Binance Portfolio Margin collateral rates',
-    dashboardTags: ['binance', 'collateral', 'portfolio-margin'],
+    dashboardTags: ['binance', 'portfolio-margin', 'binance-pm-exporter'],
     // The asset variable starts with the assets whose rate changed in the dashboard's range; the
     // rate history shows at most this many of them.
     dashboardTopAssets: 10,
