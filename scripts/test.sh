@@ -3,16 +3,18 @@
 # for the benchmark's instruction counts, docker.io, debootstrap and prometheus-alertmanager for
 # the image and Compose tests, a virtualenv with the package and its test extras, and one with
 # the hash-locked tools of docker/test-tools.lock: Compose v2, kubectl, kubernetes-validate),
-# then runs the linters and the tests.
+# then runs the linters, checks that the committed alert rules and dashboards equal the mixin's
+# rendering, and runs the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null \
+    || missing+=(prometheus-alertmanager)
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || missing+=(valgrind)
 command -v dockerd >/dev/null && command -v docker >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
-command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -30,4 +32,5 @@ python3 -m venv .venv/tools
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/python scripts/render_mixin.py --check
 .venv/bin/pytest -q "$@"

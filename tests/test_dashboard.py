@@ -27,6 +27,7 @@ from tests.dashboard_queries import (
     substitute,
     variable_query,
 )
+from tests.test_alerts import promtool
 
 ALERTS = REPO / "prometheus" / "alerts.yml"
 GRAFANA_VALUES = {
@@ -80,7 +81,7 @@ def exprs(panel: dict[str, Any]) -> list[str]:
 
 def alert_rules() -> dict[str, dict[str, Any]]:
     groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
-    return {rule["alert"]: rule for group in groups for rule in group["rules"]}
+    return {rule["alert"]: rule for group in groups for rule in group["rules"] if "alert" in rule}
 
 
 def test_dashboard_is_safe_for_file_provisioning(dashboard: dict[str, Any]) -> None:
@@ -119,7 +120,7 @@ def test_job_instance_and_asset_variables(dashboard: dict[str, Any]) -> None:
     selectors = {
         name: parse_label_values(variable_query(variable)) for name, variable in variables.items()
     }
-    assert selectors["job"] == ("binance_pm_up", "job")
+    assert selectors["job"] == ('binance_pm_up{job="binance-pm"}', "job")
     assert selectors["instance"] == ('binance_pm_up{job=~"$job"}', "instance")
     assert selectors["asset"] == (
         'binance_pm_collateral_rate{job=~"$job", instance=~"$instance"}',
@@ -154,7 +155,9 @@ def test_current_rates_table_lists_all_assets_with_the_change_over_the_range(
     table = panel(dashboard, "Current collateral rates")
     assert table["type"] == "table"
     (target,) = table["targets"]
-    assert target["expr"] == 'binance_pm_collateral_rate{job=~"$job", instance=~"$instance"}'
+    assert target["expr"] == (
+        'max by (asset) (binance_pm_collateral_rate{job=~"$job", instance=~"$instance"})'
+    )
     assert target["range"] is True
     assert target["instant"] is False
     reduce, organize = table["transformations"]
@@ -188,8 +191,11 @@ def test_drops_table_shows_from_and_to(dashboard: dict[str, Any]) -> None:
 def test_rate_history_follows_the_asset_selection(dashboard: dict[str, Any]) -> None:
     history = panel(dashboard, "Collateral rate history")
     assert history["type"] == "timeseries"
+    selected = 'binance_pm_collateral_rate{job=~"$job", instance=~"$instance", asset=~"$asset"}'
     assert exprs(history) == [
-        'binance_pm_collateral_rate{job=~"$job", instance=~"$instance", asset=~"$asset"}'
+        f"max by (asset) ({selected}) and on (asset) topk(10, max by (asset)"
+        f" (max_over_time({selected}[$__range] @ end())"
+        f" - min_over_time({selected}[$__range] @ end())))"
     ]
     assert history["fieldConfig"]["defaults"]["custom"]["lineInterpolation"] == "stepAfter"
 
@@ -318,11 +324,12 @@ def test_tier_table_lists_floor_cap_rate_and_change_per_asset_and_tier(
     assert table["type"] == "table"
     selector = '{job=~"$job", instance=~"$instance", asset=~"$asset"}'
     rate = f"binance_pm_tiered_collateral_rate{selector}"
+    deduplicated = f"max by (asset, tier) ({rate})"
     assert {t["refId"]: t["expr"] for t in table["targets"]} == {
-        "A": rate,
-        "B": f"binance_pm_tiered_collateral_floor_usd{selector}",
-        "C": f"binance_pm_tiered_collateral_cap_usd{selector}",
-        "D": f"{rate} - max_over_time({rate}[$__range])",
+        "A": deduplicated,
+        "B": f"max by (asset, tier) (binance_pm_tiered_collateral_floor_usd{selector})",
+        "C": f"max by (asset, tier) (binance_pm_tiered_collateral_cap_usd{selector})",
+        "D": f"{deduplicated} - max by (asset, tier) (max_over_time({rate}[$__range]))",
     }
     for target in table["targets"]:
         assert target["instant"] is True
@@ -368,8 +375,13 @@ def test_tier_table_lists_floor_cap_rate_and_change_per_asset_and_tier(
 def test_tier_history_follows_the_asset_selection(dashboard: dict[str, Any]) -> None:
     history = panel(dashboard, "Tiered rate history")
     assert history["type"] == "timeseries"
-    assert exprs(history) == [
+    selected = (
         'binance_pm_tiered_collateral_rate{job=~"$job", instance=~"$instance", asset=~"$asset"}'
+    )
+    assert exprs(history) == [
+        f"max by (asset, tier) ({selected}) and on (asset) topk(10, max by (asset)"
+        f" (max_over_time({selected}[$__range] @ end())"
+        f" - min_over_time({selected}[$__range] @ end())))"
     ]
     assert history["targets"][0]["legendFormat"] == "{{asset}} tier {{tier}}"
     defaults = history["fieldConfig"]["defaults"]
@@ -387,3 +399,128 @@ def test_tier_drop_annotation_and_firing_alerts_show_the_tier(dashboard: dict[st
     organize = firing["transformations"][0]["options"]
     assert organize["renameByName"]["tier"] == "Tier"
     assert "tier" in organize["indexByName"]
+
+
+# Facts about Binance, reported alike by every exporter of an HA pair.
+RATE_METRICS = {
+    "binance_pm_collateral_rate",
+    "binance_pm_collateral_assets",
+    "binance_pm_tiered_collateral_rate",
+    "binance_pm_tiered_collateral_floor_usd",
+    "binance_pm_tiered_collateral_cap_usd",
+    "binance_pm_tiered_collateral_assets",
+}
+
+
+def test_rates_are_deduplicated_across_exporter_instances(dashboard: dict[str, Any]) -> None:
+    """Two exporters report the same rates: every query of them takes the max per asset (and
+    tier), never a sum or one series per instance."""
+    checked = 0
+    for query in panel_queries(dashboard):
+        for match in re.finditer(r"\bbinance_pm_\w+", query.expr):
+            if match.group(0) not in RATE_METRICS:
+                continue
+            before = query.expr[: match.start()]
+            # The innermost aggregation around the selector (a range function may sit between).
+            aggregation = re.findall(
+                r"\b(max|sum|min|count|avg)\s*(?:by \(([\w, ]+)\)\s*)?\(", before
+            )
+            assert aggregation, f"{query.where}: {match.group(0)} is not aggregated"
+            function, by = aggregation[-1]
+            assert function == "max", f"{query.where}: {function} over {match.group(0)}"
+            assert "instance" not in by, query.where
+            checked += 1
+    assert checked >= 15
+
+
+def test_assets_that_fell_links_each_asset_to_its_history(dashboard: dict[str, Any]) -> None:
+    fell = panel(dashboard, "Assets that fell")
+    (expr,) = exprs(fell)
+    assert expr.endswith(" < 0 or on () vector(0)")
+    assert fell["targets"][0]["legendFormat"] == "{{asset}}"
+    assert fell["options"]["textMode"] == "value_and_name"
+    history = panel(dashboard, "Collateral rate history")
+    (link,) = fell["fieldConfig"]["defaults"]["links"]
+    assert link["url"].startswith(f"/d/{dashboard['uid']}?")
+    assert "var-asset=${__field.labels.asset}" in link["url"]
+    assert f"viewPanel={history['id']}" in link["url"]
+    assert "${__url_time_range}" in link["url"]
+    # Grafana's queryparam format writes the whole var-name=value pair itself.
+    assert "?${job:queryparam}&" in link["url"]
+    assert "&${datasource:queryparam}" in link["url"]
+    for title in ("Drops in the range", "Current collateral rates"):
+        overrides = panel(dashboard, title)["fieldConfig"]["overrides"]
+        links = [
+            prop["value"]
+            for override in overrides
+            if override["matcher"]["options"] == "Asset"
+            for prop in override["properties"]
+            if prop["id"] == "links"
+        ]
+        ((link,),) = links
+        assert "var-asset=${__data.fields.Asset}" in link["url"], title
+        assert f"viewPanel={history['id']}" in link["url"], title
+
+
+def test_alert_panels_follow_the_job_and_instance_selection(dashboard: dict[str, Any]) -> None:
+    for title in ("Alerts firing", "Firing alerts"):
+        (expr,) = exprs(panel(dashboard, title))
+        # Per-asset alerts carry no instance label: "$instance|" lets them through.
+        assert 'job=~"$job", instance=~"$instance|"' in expr, title
+    for annotation in annotation_queries(dashboard):
+        assert 'job=~"$job"' in annotation.expr
+        assert "instance" not in annotation.expr
+
+
+def test_the_asset_selection_stays_readable_with_all_assets(dashboard: dict[str, Any]) -> None:
+    """ "All" would draw every listed asset (300 and more); the histories draw the ten of the
+    selection that moved most in the time range, fixed for the whole range (@ end())."""
+    (asset,) = [v for v in dashboard["templating"]["list"] if v["name"] == "asset"]
+    assert asset["current"]["value"] == ["$__all"]
+    for title in ("Collateral rate history", "Tiered rate history"):
+        (expr,) = exprs(panel(dashboard, title))
+        assert " and on (asset) topk(10, " in expr, title
+        assert expr.count("[$__range] @ end()") == 2, title
+
+
+def expr_test(expr: str, value: float) -> dict[str, Any]:
+    return {"expr": expr, "eval_time": "60m", "exp_samples": [{"labels": "{}", "value": value}]}
+
+
+def test_rate_history_draws_the_ten_that_moved_most(
+    dashboard: dict[str, Any], tmp_path: Path
+) -> None:
+    """The history query, as Grafana sends it with "All" over an hour, in Prometheus' own
+    engine (promtool): 12 assets listed by two exporters, two of them moved; ten lines, once
+    each, the two movers among them."""
+    (expr,) = exprs(panel(dashboard, "Collateral rate history"))
+    query = substitute(expr, {**GRAFANA_VALUES, "__range": "1h"})
+    rates = {f"FLAT{n}": "0.5x60" for n in range(10)} | {
+        "UP": "0.5x30 0.6x30",
+        "DOWN": "0.5x30 0.3x30",
+    }
+    series = [
+        {
+            "series": f'binance_pm_collateral_rate{{job="binance-pm",instance="{i}",asset="{a}"}}',
+            "values": values,
+        }
+        for i in ("a:10471", "b:10471")
+        for a, values in rates.items()
+    ]
+    movers = f'({query}) and on (asset) binance_pm_collateral_rate{{asset=~"UP|DOWN"}}'
+    unit = {
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "promql_expr_test": [
+                    expr_test(f"count({query})", 10),
+                    expr_test(f"count({movers})", 2),
+                ],
+            }
+        ],
+    }
+    (tmp_path / "history_test.yml").write_text(yaml.safe_dump(unit))
+    result = promtool("test", "rules", str(tmp_path / "history_test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -4,25 +4,18 @@ with the shipped alert rules; the dashboard's queries run through Prometheus' HT
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 import yaml
 
 from tests.dashboard_queries import (
-    REPO,
     TIER_ROW,
     TIERED_METRICS,
     Query,
@@ -40,9 +33,18 @@ from tests.dashboard_queries import (
     variable_query,
 )
 from tests.fake_binance import NO_CAP, TIME_PATH, V2_PATH, FakeBinance, tier
+from tests.monitoring_stack import (
+    ALERTS,
+    exporter_args,
+    free_port,
+    prometheus_config,
+    start_exporter,
+    start_prometheus,
+    stop_process,
+    timestamp,
+    wait_for,
+)
 
-ALERTS = REPO / "prometheus" / "alerts.yml"
-PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
 RATES = {"BTC": "0.9500", "ETH": "0.9500", "USDT": "1.0000", "ICP": "0.6000"}
 DROP_ALERT = "BinancePMCollateralRateDropped"
 DISAPPEARED = "BinancePMCollateralAssetDisappeared"
@@ -61,65 +63,20 @@ TIERS = {
     ],
     "USDT": [tier("0.0000", NO_CAP, "1.0000")],
 }
-STARTUP_TIMEOUT = 30.0
 # With 1s scrape and evaluation intervals; Grafana's $__rate_interval is 4 scrape intervals.
 BUILTINS = {"__range": "300s", "__rate_interval": "4s", "__interval": "1s"}
 
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def open_log(path: Path) -> IO[bytes]:
-    return path.open("ab")
-
-
 def alert_rules() -> list[dict[str, Any]]:
     groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
-    return [rule for group in groups for rule in group["rules"]]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
-async def start_process(args: list[str], log_path: Path) -> asyncio.subprocess.Process:
-    log = open_log(log_path)
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
-        return await asyncio.create_subprocess_exec(
-            *args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    finally:
-        log.close()
-
-
-async def stop_process(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[T | None]], what: str, timeout: float = STARTUP_TIMEOUT
-) -> T:
-    """Polls `check` until it returns something truthy; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = await check()
-        except (aiohttp.ClientError, OSError):
-            result = None
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.25)
+def recording_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"] if "record" in rule]
 
 
 @dataclass
@@ -139,70 +96,30 @@ class Stack:
     @property
     def logs(self) -> str:
         parts = []
-        for name in ("exporter", "prometheus"):
-            path = self.tmp_path / f"{name}.log"
+        for name in ("exporter.log", "prometheus/prometheus.log"):
+            path = self.tmp_path / name
             if path.exists():
                 tail = path.read_text(errors="replace")[-3000:]
                 parts.append(f"--- {name} log ---\n{tail}")
         return "\n".join(parts)
 
     async def start_exporter(self) -> None:
-        self.processes["exporter"] = await start_process(
-            [
-                sys.executable,
-                "-m",
-                "exporter",
-                "--api-base-url",
-                self.fake.url,
-                "--api-key",
-                "e2e-test-key",
-                "--listen-address",
-                self.instance,
-                "--min-interval",
-                "1",
-                *(["--api-secret-file", str(self.api_secret_file)] if self.api_secret_file else []),
-            ],
+        secret = ["--api-secret-file", str(self.api_secret_file)] if self.api_secret_file else []
+        self.processes["exporter"] = await start_exporter(
+            self.session,
+            exporter_args(self.fake, self.instance, "--min-interval", "1", *secret),
             self.tmp_path / "exporter.log",
+            self.instance,
         )
-
-        async def healthy() -> bool:
-            async with self.session.get(f"http://{self.instance}/healthz") as response:
-                return response.status == 200
-
-        await wait_for(healthy, "the exporter's /healthz")
 
     async def stop_exporter(self) -> None:
         await stop_process(self.processes.pop("exporter"))
 
-    async def start_prometheus(self, binary: str) -> None:
-        config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
-        config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-        config["rule_files"] = [str(ALERTS)]
-        (job,) = config["scrape_configs"]
-        job.update(
-            scrape_interval="1s",
-            scrape_timeout="1s",
-            static_configs=[{"targets": [self.instance]}],
+    async def start_prometheus(self) -> None:
+        config = prometheus_config([self.instance], interval="1s")
+        self.processes["prometheus"] = await start_prometheus(
+            self.session, config, self.tmp_path / "prometheus", self.prometheus_port
         )
-        config_file = self.tmp_path / "prometheus.yml"
-        config_file.write_text(yaml.safe_dump(config))
-        self.processes["prometheus"] = await start_process(
-            [
-                binary,
-                f"--config.file={config_file}",
-                f"--storage.tsdb.path={self.tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
-                "--log.level=warn",
-            ],
-            self.tmp_path / "prometheus.log",
-        )
-
-        async def ready() -> bool:
-            url = f"http://127.0.0.1:{self.prometheus_port}/-/ready"
-            async with self.session.get(url) as response:
-                return response.status == 200
-
-        await wait_for(ready, "Prometheus to be ready")
 
     async def api(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         url = f"http://127.0.0.1:{self.prometheus_port}/api/v1/{path}"
@@ -243,21 +160,15 @@ class Stack:
 
         async def evaluated() -> bool:
             groups = (await self.api("rules"))["groups"]
-            return all(_timestamp(group["lastEvaluation"]) >= start + count - 1 for group in groups)
+            return all(timestamp(group["lastEvaluation"]) >= start + count - 1 for group in groups)
 
         await wait_for(evaluated, f"{count} more rule evaluations")
-
-
-def _timestamp(rfc3339: str) -> float:
-    return datetime.fromisoformat(rfc3339).timestamp()
 
 
 @asynccontextmanager
 async def running_stack(tmp_path: Path, *, tiered: bool) -> AsyncIterator[Stack]:
     """Fake Binance, exporter and Prometheus, after five scrapes; with an API secret (the
     tiered v2 rates collected) when `tiered`."""
-    binary = shutil.which("prometheus")
-    assert binary is not None, "prometheus is not installed (Debian package: prometheus)"
     fake = FakeBinance(RATES)
     fake.tiers = {asset: list(tiers) for asset, tiers in TIERS.items()}
     secret_file = None
@@ -271,7 +182,7 @@ async def running_stack(tmp_path: Path, *, tiered: bool) -> AsyncIterator[Stack]
         running = Stack(fake, session, tmp_path, free_port(), free_port(), secret_file)
         try:
             await running.start_exporter()
-            await running.start_prometheus(binary)
+            await running.start_prometheus()
             tier_count = sum(len(tiers) for tiers in TIERS.values()) if tiered else 0
 
             async def rates_scraped() -> bool:
@@ -416,12 +327,13 @@ async def test_every_dashboard_query_and_alert_expression_runs(stack: Stack) -> 
     assert used <= exported, f"not exported: {used - exported}"
 
     # Every alert expression evaluates, in the API and in the rule manager.
-    for rule in alert_rules():
+    for rule in alert_rules() + recording_rules():
         await stack.query(rule["expr"])
     await stack.wait_for_evaluations(2)
     groups = (await stack.api("rules"))["groups"]
     evaluated = {rule["name"]: rule for group in groups for rule in group["rules"]}
-    assert set(evaluated) == {rule["alert"] for rule in alert_rules()}
+    names = {rule["alert"] for rule in alert_rules()} | {r["record"] for r in recording_rules()}
+    assert set(evaluated) == names
     for name, rule in evaluated.items():
         assert rule["health"] == "ok", f"{name}: {rule.get('lastError')}"
     assert [a for a in await stack.alerts() if a["state"] == "firing"] == []
@@ -472,7 +384,7 @@ async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: St
         "alertname": DROP_ALERT,
         "asset": "ICP",
         "job": "binance-pm",
-        "instance": stack.instance,
+        "dropped_to": "0.4500",
         "severity": "warning",
     }
     assert alert["annotations"]["summary"] == "ICP collateral rate dropped from 0.6000 to 0.4500"
@@ -493,7 +405,7 @@ async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: St
         "asset": "BTC",
         "tier": "2",
         "job": "binance-pm",
-        "instance": stack.instance,
+        "dropped_to": "0.8500",
         "severity": "warning",
     }
     summary = tier_alert["annotations"]["summary"]
@@ -521,7 +433,9 @@ async def test_drop_alert_names_the_asset_and_ignores_restart_and_rise(stack: St
         columns[query.where[-1]] = value_of(row)
     assert columns == pytest.approx({"A": 0.60, "B": 0.45, "C": -0.15, "D": -0.25})
     (fell,) = queries_of("Assets that fell")
-    assert [value_of(s) for s in await stack.run(fell, values)] == [1]
+    (icp,) = await stack.run(fell, values)
+    assert icp["metric"] == {"asset": "ICP"}
+    assert value_of(icp) == pytest.approx(-0.15)
     (table,) = queries_of("Current collateral rates")
     history = {s["metric"]["asset"]: s["values"] for s in await stack.run(table, values)}
     assert float(history["ICP"][0][1]) == 0.60
