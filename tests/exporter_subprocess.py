@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -47,6 +48,18 @@ class ExporterProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{needle!r} not logged within {seconds}s:\n{self.stderr}")
             await asyncio.sleep(0.05)
+
+
+def exporter_help() -> str:
+    """What `python -m exporter --help` prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 async def _pump_lines(stream: asyncio.StreamReader, into: list[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ import pytest
 import yaml
 
 from exporter.config import load_config
+from tests.exporter_subprocess import exporter_help
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
@@ -192,14 +192,7 @@ def test_live_override_switches_to_a_key_file(live: dict[str, Any], tmp_path: Pa
 def test_compose_environment_names_are_the_exporters(
     compose: dict[str, Any], live: dict[str, Any]
 ) -> None:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "exporter", "--help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    help_text = exporter_help()
     names = set(compose["services"]["exporter"]["environment"])
     names |= set(live["services"]["exporter"]["environment"])
     for name in names:

@@ -5,8 +5,6 @@ README stays short and links every page of docs/."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import metrics
-from tests.exporter_subprocess import exporter_process
+from tests.exporter_subprocess import exporter_help, exporter_process
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -172,14 +170,7 @@ def test_readme_keeps_the_first_commands() -> None:
 
 
 def test_every_flag_is_documented() -> None:
-    help_text = subprocess.run(
-        [sys.executable, "-m", "exporter", "--help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    help_text = exporter_help()
     flags = sorted(set(FLAG.findall(help_text)))
     assert "--listen-address" in flags
     assert "--demo" in flags
