@@ -94,7 +94,11 @@ def test_the_stack_comes_up_scrapes_the_exporter_and_reaches_the_alertmanager(
     project = f"bpe-test-{uuid.uuid4().hex[:8]}"
     prometheus = f"http://127.0.0.1:{ports['prometheus']}/api/v1"
     rule_files = yaml.safe_load((REPO / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
-    shipped = {rule["alert"] for group in rule_files["groups"] for rule in group["rules"]}
+    shipped = {
+        rule.get("alert") or rule["record"]
+        for group in rule_files["groups"]
+        for rule in group["rules"]
+    }
     try:
         compose(project, env, "up", "--detach", "--no-build", "--pull", "never", *STARTED)
 
