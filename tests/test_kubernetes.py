@@ -80,6 +80,17 @@ def environment(objects: list[dict[str, Any]]) -> dict[str, str]:
     return data
 
 
+def validate(manifest: Path) -> subprocess.CompletedProcess[str]:
+    """kubernetes-validate, strict, on a file of manifests."""
+    return subprocess.run(
+        [str(tool("kubernetes-validate")), "--strict", "--quiet", str(manifest)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("overlay", ["base", "example", "without-operator"])
 def test_every_core_object_passes_the_strict_schema_check(
     overlay: str, base: list[dict[str, Any]], example: list[dict[str, Any]], tmp_path: Path
@@ -91,13 +102,7 @@ def test_every_core_object_passes_the_strict_schema_check(
     assert {o["kind"] for o in core} >= {"Deployment", "Service", "ConfigMap"}
     manifest = tmp_path / "core.yaml"
     manifest.write_text(yaml.safe_dump_all(core), encoding="utf-8")
-    result = subprocess.run(
-        [str(tool("kubernetes-validate")), "--strict", "--quiet", str(manifest)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = validate(manifest)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
@@ -108,13 +113,7 @@ def test_the_schema_check_would_catch_a_bad_object(tmp_path: Path) -> None:
         "spec: {ports: [{port: not-a-number}], sellector: {}}\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [str(tool("kubernetes-validate")), "--strict", "--quiet", str(manifest)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = validate(manifest)
     assert result.returncode != 0
 
 

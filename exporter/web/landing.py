@@ -10,7 +10,7 @@ from typing import Any
 from exporter import __version__
 from exporter.gate import RefreshGate
 from exporter.state import Snapshot
-from exporter.upstream.budget import IpBudget
+from exporter.upstream.budget import IP_WEIGHT_LIMIT, IpBudget
 
 
 def _when(timestamp: float | None) -> str:
@@ -43,7 +43,11 @@ def render_landing(
     gates: list[RefreshGate[Any]], budget: IpBudget, base_urls: tuple[str, ...], demo: bool
 ) -> str:
     rows = "".join(_status_rows(g.name, g.snapshot, g.seconds_until_due()) for g in gates)
-    weight = "not seen yet" if budget.used_weight is None else f"{budget.used_weight} of 12000"
+    weight = (
+        "not seen yet"
+        if budget.used_weight is None
+        else f"{budget.used_weight} of {IP_WEIGHT_LIMIT}"
+    )
     upstream = "built-in demo upstream" if demo else ", ".join(base_urls)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Binance PM Exporter</title>
