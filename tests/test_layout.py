@@ -107,3 +107,81 @@ def test_the_check_sees_an_import_against_the_flow() -> None:
         "exporter.gate imports exporter.metrics"
     ]
     assert violations("exporter.web.app", "from . import guard\nfrom ..service import X\n") == []
+
+
+# Fault policy: every failure is classified in exporter/upstream/faults.py. Elsewhere no module
+# names a reason, builds a fault, judges an HTTP status or Binance code, or catches what the
+# transport raises; they call faults.py, which decides. The web side and the fake Binance serve
+# HTTP rather than read Binance's answers, so the rule is for the rest of the package.
+FAULTS_MODULE = "exporter.upstream.faults"
+NOT_READING_BINANCE = frozenset({"web", "fakebinance"})
+JUDGED_ATTRIBUTES = frozenset({"status", "code"})
+TRANSPORT_EXCEPTIONS = frozenset(
+    {"TimeoutError", "OSError", "ConnectionError", "ClientError", "ClientResponseError"}
+)
+
+
+def _names_in(node: ast.expr | None) -> set[str]:
+    """Exception class names an `except` clause names (aiohttp.ClientError -> ClientError)."""
+    if node is None:
+        return set()
+    found = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
+
+
+def fault_classifications(module: str, source: str) -> list[str]:
+    if module == FAULTS_MODULE or part_of(module) in NOT_READING_BINANCE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Reason"
+        ):
+            found.append(f"{module}:{line} names Reason.{node.attr}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "UpstreamFault"
+        ):
+            found.append(f"{module}:{line} builds an UpstreamFault")
+        elif isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                if isinstance(side, ast.Attribute) and side.attr in JUDGED_ATTRIBUTES:
+                    found.append(f"{module}:{line} compares .{side.attr}")
+        elif isinstance(node, ast.ExceptHandler) and part_of(module) == "upstream":
+            caught = _names_in(node.type) & TRANSPORT_EXCEPTIONS
+            found.extend(f"{module}:{line} catches {name}" for name in sorted(caught))
+    return sorted(found)
+
+
+def test_every_fault_is_classified_in_faults_py() -> None:
+    found = [
+        bad
+        for module, source in package_modules().items()
+        for bad in fault_classifications(module, source)
+    ]
+    assert found == []
+
+
+def test_the_check_sees_a_classification_outside_faults_py() -> None:
+    source = (
+        "try:\n    pass\nexcept aiohttp.ClientError:\n"
+        "    raise UpstreamFault(Reason.CONNECTION, 'x')\n"
+        "if resp.status == 429:\n    pass\n"
+    )
+    assert fault_classifications("exporter.upstream.client", source) == [
+        "exporter.upstream.client:3 catches ClientError",
+        "exporter.upstream.client:4 builds an UpstreamFault",
+        "exporter.upstream.client:4 names Reason.CONNECTION",
+        "exporter.upstream.client:5 compares .status",
+    ]
+    assert fault_classifications(FAULTS_MODULE, source) == []
+    assert fault_classifications("exporter.gate", "if fault.reason is Reason.AUTH:\n    x = 1\n")

@@ -23,13 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.upstream.client import (
-    MAX_MESSAGE_CHARS,
-    BinanceClient,
-    UpstreamResponse,
-    binance_error,
-)
-from exporter.upstream.faults import UpstreamFault
+from exporter.upstream.client import BinanceClient, UpstreamResponse
+from exporter.upstream.faults import MAX_MESSAGE_CHARS, UpstreamFault, binance_error
 from exporter.upstream.headers import (
     MAX_RETRY_AFTER_SECONDS,
     parse_retry_after,

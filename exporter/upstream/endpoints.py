@@ -10,7 +10,7 @@ from typing import TypeVar
 from exporter.upstream.budget import IpBudget
 from exporter.upstream.client import BinanceClient, UpstreamResponse
 from exporter.upstream.clock import ServerClock
-from exporter.upstream.faults import UpstreamFault, is_rate_limit
+from exporter.upstream.faults import UpstreamFault, is_rate_limit, says_clock_is_off
 from exporter.upstream.parse import ParsedRates, parse_collateral_rates
 from exporter.upstream.parse_tiers import ParsedTiers, parse_tiered_rates
 from exporter.upstream.results import Deferred, Fetched
@@ -21,7 +21,6 @@ ParsedT = TypeVar("ParsedT")
 
 V1_PATH = "/sapi/v1/portfolio/collateralRate"
 V2_PATH = "/sapi/v2/portfolio/collateralRate"
-INVALID_TIMESTAMP = -1021
 # Learning the clock may use this share of --timeout; the signed request gets the rest.
 CLOCK_SHARE_OF_TIMEOUT = 0.5
 
@@ -57,7 +56,7 @@ def tiered_collateral_rates_v2(
         try:
             response = await client.get(V2_PATH, remaining, query=query)
         except UpstreamFault as fault:
-            if fault.code == INVALID_TIMESTAMP:
+            if says_clock_is_off(fault):
                 clock.forget()
             raise
         parsed = _parse(response, parse_tiered_rates)
