@@ -249,7 +249,9 @@ async def test_figures_match_the_arithmetic_of_both_products(start: StartAccount
     assert prices == {"BTC": 50_000.0, "ETH": 3_000.0, "USDT": 1.0, "DOGE": 0.25, "LINK": 20.0}
 
 
-async def test_a_rate_cut_moves_the_figures(start: StartAccounts, fake: AccountsFakeBinance) -> None:
+async def test_a_rate_cut_moves_the_figures(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
     running = await start()
     await running.samples()
     fake.rates["DOGE"] = "0.3000"
@@ -401,7 +403,8 @@ async def test_odd_rows_are_counted_per_account(
     rows = (
         b'[{"asset": "BTC", "crossMarginAsset": "1,000.5"},'
         b' {"asset": "ETH", "crossMarginAsset": "lots"},'
-        b' {"asset": "", "crossMarginAsset": "1"}, "junk", {"asset": "LINK", "cmUnrealizedPNL": ""}]'
+        b' {"asset": "", "crossMarginAsset": "1"}, "junk",'
+        b' {"asset": "LINK", "cmUnrealizedPNL": ""}]'
     )
     fake.accounts.always(PAPI_BALANCE_PATH, FakeReply(200, rows), "bob")
     running = await start()
