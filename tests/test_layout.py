@@ -177,7 +177,7 @@ def fault_classifications(module: str, source: str) -> list[str]:
             found.append(f"{module}:{line} builds an UpstreamFault")
         elif isinstance(node, ast.Compare):
             sides = (node.left, *node.comparators)
-            judged = {_judged_name(side) for side in sides} - {None}
+            judged = {name for name in map(_judged_name, sides) if name is not None}
             if "code" in judged or ("status" in judged and any(map(_is_int_literal, sides))):
                 found.extend(f"{module}:{line} compares {name}" for name in sorted(judged))
         elif isinstance(node, ast.ExceptHandler) and part_of(module) == "upstream":
