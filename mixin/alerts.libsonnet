@@ -72,7 +72,9 @@ local util = import 'util.libsonnet';
   //   :remembered  the effective rate, written when it changes (and every refreshEvery): a sparse
   //                series, so looking back over gapMemory costs a few samples per asset.
   //   :previous    the effective rate before this evaluation, however long ago (up to gapMemory):
-  //                the last remembered rate, read before this evaluation remembers its own.
+  //                the last remembered rate, read before this evaluation remembers its own (and
+  //                recorded through gaps too).
+  //   :high        the highest previous rate of the window; :last, the last rate of the window.
   //   :drop_from   during a drop, the rate before it (the highest previous rate of the window,
   //                kept for the whole drop); else the last rate.
   //   :drop_to     during a drop, the lowest rate since it started; else the last rate.
@@ -84,19 +86,17 @@ local util = import 'util.libsonnet';
   // drop. drop_from is constant during a drop and drop_to only falls, so an alert's severity
   // never changes: a further cut is a new label set (dropped_to), a rate back at or above the
   // rate before the drop ends it at once, and a cut after that is a new alert.
-  local dropState(base, effective, labels) =
+  local dropState(base, effective, labels, effectiveExpr=null) =
     local on = 'on (%s)' % std.join(', ', labels);
     local remembered = base + ':remembered', previous = base + ':previous';
+    local high = base + ':high', last = base + ':last';
     local from = base + ':drop_from', to = base + ':drop_to';
-    local high = over('max', previous), last = over('last', effective);
     local dropping = std.format('%s < %s %s', [last, on, high]);
     [
-      {
-        record: previous,
-        expr: std.format(
-          'last_over_time(%s[%s])\nand %s\n%s', [remembered, lookback, on, effective]
-        ),
-      },
+      { record: previous, expr: std.format('last_over_time(%s[%s])', [remembered, lookback]) },
+    ] + (
+      if effectiveExpr == null then [] else [{ record: effective, expr: effectiveExpr }]
+    ) + [
       {
         record: remembered,
         expr: std.format(
@@ -104,18 +104,18 @@ local util = import 'util.libsonnet';
           [effective, on, previous, effective, on, previous, effective, on, remembered, refreshEvery]
         ),
       },
+      { record: high, expr: over('max', previous) },
+      { record: last, expr: over('last', effective) },
       {
         record: from,
         expr: std.format(
-          '(\n  (%s >= %s %s)\n  or %s\n  or %s\n)\nand %s (%s)\nor %s',
-          [high, on, over('last', from), over('last', from), high, on, dropping, last]
+          '(%s > %s %s or %s)\nand %s (%s)\nor %s', [over('last', from), on, high, high, on, dropping, last]
         ),
       },
       {
         record: to,
         expr: std.format(
-          '(\n  (%s <= %s %s)\n  or %s\n  or %s\n)\nand %s (%s)\nor %s',
-          [last, on, over('last', to), over('last', to), last, on, dropping, last]
+          '(%s < %s %s or %s)\nand %s (%s)\nor %s', [over('last', to), on, last, last, on, dropping, last]
         ),
       },
     ],
@@ -240,16 +240,17 @@ local util = import 'util.libsonnet';
           // the latest list lacks it, however long ago that list was fetched.
           { record: seen, expr: std.format('timestamp(%s)', rate) },
           { record: listSeen, expr: std.format('max by (job) (%s)', seen) },
+        ] + dropState(
+          base,
+          effective,
+          ['job', 'asset'],
           // The rate as Binance counts it: an asset remembered (within gapMemory) but missing
           // from the latest list, while the job has a list, counts at the default rate.
-          {
-            record: effective,
-            expr: std.format(
-              '%s\nor\n(\n  (0 * last_over_time(%s[%s]) + %s unless on (job, asset) %s)\n  and on (job) %s\n)',
-              [rate, base + ':remembered', lookback, util.number(c.binancePMDelistedRate), rate, rate]
-            ),
-          },
-        ] + dropState(base, effective, ['job', 'asset']) + flatDrops + [
+          std.format(
+            '%s\nor\n(\n  (0 * %s + %s unless on (job, asset) %s)\n  and on (job) %s\n)',
+            [rate, base + ':previous', util.number(c.binancePMDelistedRate), rate, rate]
+          ),
+        ) + flatDrops + [
           {
             alert: 'BinancePMManyCollateralRatesDropped',
             expr: std.format(

@@ -28,14 +28,11 @@ for entry in "${wanted[@]}"; do
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
-# The machine's own Debian mirror, as its sources name it (one-line or deb822 format).
-mirror="$(
-    {
-        grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-        grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-            | tr ' ' '\n' | grep '^[a-z]*://'
-    } | grep -v -e security -e '^$' | grep '/debian/\?$' | head -n 1
-)" || true
+# The machine's own Debian mirror: the one its apt fetches its own release from (apt's proxy, if
+# it has one, applies as well).
+codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+mirror="$(apt-get indextargets --format '$(SITE) $(RELEASE)' 2>/dev/null \
+    | awk -v release="$codename" '$2 == release { print $1; exit }')" || true
 mirror="${mirror:-http://deb.debian.org/debian}"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 

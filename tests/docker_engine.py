@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests.containers import REPO, BuiltImage, DockerEngine, compose_images, wait_for
+from tests.support.versions import PROMETHEUS_3
 
 STANDIN = REPO / "docker" / "standin"
 CACHE = Path(
@@ -249,15 +250,16 @@ def exporter_image(docker_engine: DockerEngine, standin_base: str) -> BuiltImage
 
 @pytest.fixture(scope="session")
 def monitoring_images(docker_engine: DockerEngine, standin_base: str) -> Mapping[str, str]:
-    """Stand-ins for the Prometheus and Alertmanager images, under docker-compose.yml's names."""
+    """Stand-ins for the Prometheus and Alertmanager images, under docker-compose.yml's names,
+    made of the binaries of the versions those names pin (Prometheus 3.5, Alertmanager 0.28)."""
     images = compose_images()
     build_standin(
         docker_engine,
         "prometheus.Dockerfile",
         images["prometheus"],
         {
-            "prometheus": binary("prometheus", "prometheus"),
-            "promtool": binary("promtool", "prometheus"),
+            "prometheus": Path(PROMETHEUS_3.prometheus_server),
+            "promtool": Path(PROMETHEUS_3.promtool),
         },
     )
     build_standin(
@@ -265,7 +267,7 @@ def monitoring_images(docker_engine: DockerEngine, standin_base: str) -> Mapping
         "alertmanager.Dockerfile",
         images["alertmanager"],
         {
-            "alertmanager": binary("prometheus-alertmanager", "prometheus-alertmanager"),
+            "alertmanager": Path(PROMETHEUS_3.alertmanager_server),
             **{name: ALERTMANAGER_TEMPLATES / name for name in ("default.tmpl", "email.tmpl")},
         },
     )

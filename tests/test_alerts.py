@@ -239,18 +239,17 @@ def setting(key: str, value: str) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
-LAST = f"last_over_time({EFFECTIVE}[1h])"
-HIGH = f"max_over_time({PREVIOUS}[1h])"
+HIGH, LAST = f"{BASE}:high", f"{BASE}:last"
 
 # Plausible rules that are wrong: (rule, what is wrong) -> (how, the unit test that must catch
 # it). The change applies to every rule of that alert name (both severities) or record name.
 BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] = {
-    (DROP_FROM, "needs a day of history"): (
-        replace(HIGH, f"max_over_time({PREVIOUS}[1h] offset 1d)"),
+    (HIGH, "needs a day of history"): (
+        replace("[1h])", "[1h] offset 1d)"),
         "drop fires for the dropped asset only, on a fresh Prometheus",
     ),
-    (DROP_TO, "reads the rate of the moment: a long outage resolves it, recovery pages"): (
-        replace(LAST, EFFECTIVE),
+    (LAST, "is the rate of the moment: a long outage resolves the drop, recovery pages"): (
+        expr(EFFECTIVE),
         "a 45-minute outage keeps the drop firing to its end",
     ),
     (DROP_TO, "labels the alert with the rate of the moment: a partial rise pages"): (
