@@ -418,3 +418,46 @@ async def test_without_accounts_nothing_of_them_is_exported(fake: AccountsFakeBi
     assert not [name for name, _ in samples if name.startswith("binance_pm_account")]
     assert fake.accounts.requests == []
     assert fake.count(TIME_PATH) == 0
+
+
+ODD_BODIES = [
+    b"",
+    b"null",
+    b"{}",
+    b'{"uniMMR": "", "accountEquity": ""}',
+    b'{"uniMMR": "1e999", "accountEquity": "NaN", "actualEquity": [1], "accountStatus": {}}',
+    b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]"
+    + b"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    b'{"asset": "BTC", "crossMarginAsset": "99999999999999999999999999999999999999"}',
+    b'[{"asset": "BTC", "crossMarginAsset": 1e308, "umWalletBalance": 1e308}]',
+    b"<html>502 Bad Gateway</html>",
+    b'{"uniMMR": "99999999", "accountEquity": "122,559.90199491", "extra": {"a": [1, 2]}}',
+]
+
+
+@pytest.mark.parametrize("body", ODD_BODIES)
+async def test_odd_answers_never_break_the_scrape(
+    start: StartAccounts, fake: AccountsFakeBinance, body: bytes
+) -> None:
+    for path in (PAPI_ACCOUNT_PATH, PAPI_BALANCE_PATH, PM_PRO_ACCOUNT_PATH, PM_PRO_BALANCE_PATH):
+        fake.accounts.always(path, FakeReply(200, body))
+    fake.accounts.always(INDEX_PRICE_PATH, FakeReply(200, body))
+    running = await start()
+    samples = await running.samples()
+    assert value(samples, "up") == 1.0
+    for (name, _), figure in samples.items():
+        if name.startswith("binance_pm_account"):
+            assert math.isfinite(figure), name
+
+
+async def test_an_oversized_balance_answer_is_refused_and_the_others_go_on(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    huge = b"[" + b'{"asset": "BTC"},' * 400_000 + b"{}]"
+    fake.accounts.always(PM_PRO_BALANCE_PATH, FakeReply(200, huge), "alice")
+    running = await start()
+    samples = await running.samples()
+    too_large = {"endpoint": "balance", "account": "alice", "reason": "invalid_response"}
+    assert value(samples, "upstream_errors_total", **too_large) == 1.0
+    assert value(samples, "account_up", account="alice") == 0.0
+    assert value(samples, "account_up", account="bob") == 1.0
