@@ -461,3 +461,29 @@ async def test_an_oversized_balance_answer_is_refused_and_the_others_go_on(
     assert value(samples, "upstream_errors_total", **too_large) == 1.0
     assert value(samples, "account_up", account="alice") == 0.0
     assert value(samples, "account_up", account="bob") == 1.0
+
+
+async def test_a_wrong_secret_is_refused_by_its_signature(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    wrong = replace(bob(), api_secret="not-bobs-secret-0123456789")
+    running = await start(alice(), wrong)
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 0.0
+    signature = {"endpoint": "papi_account", "account": "bob", "reason": "client_error"}
+    assert value(samples, "upstream_errors_total", **signature) == 1.0
+    assert value(samples, "account_up", account="alice") == 1.0
+
+
+async def test_requests_are_timed_by_binances_clock(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """Binance's clock 40 s ahead of this host's: outside any recvWindow, unless the learned
+    offset is used to sign."""
+    fake.server_offset_ms = 40_000.0
+    fake.accounts.server_offset_ms = 40_000.0
+    running = await start()
+    samples = await running.samples()
+    assert value(samples, "account_up", account="alice") == 1.0
+    assert value(samples, "account_up", account="bob") == 1.0
+    assert 39.0 < value(samples, "server_time_offset_seconds") < 41.0
