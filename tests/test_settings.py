@@ -35,7 +35,7 @@ def test_every_setting_lands_in_the_config() -> None:
     assert len(names) == len(set(names))
     assert [n for n in names if n not in fields and n not in DERIVED] == []
     made = {field for made in DERIVED.values() for field in made}
-    assert fields - set(names) <= made
+    assert fields - set(names) - {"sources"} <= made
 
 
 @pytest.mark.parametrize(("alias", "flag"), sorted(PROMETHEUS_ALIASES.items()))

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 
 from exporter.config.errors import ConfigError
 from exporter.config.settings import Given, read_given, ways_to_set
@@ -33,6 +34,9 @@ class Config:
     account_product: str | None
     account_min_interval: float
     papi_base_urls: tuple[str, ...]
+    # The flag (as spelled) or variable each setting came from, for the error lines of files
+    # read later (the web config, the accounts file).
+    sources: Mapping[str, str] = field(repr=False, compare=False)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -107,4 +111,5 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
         api_key=api_key,
         api_secret=api_secret,
         exporter_metrics=not given["disable_exporter_metrics"].value(),
+        sources=MappingProxyType({name: g.source for name, g in given.items()}),
     )
