@@ -69,8 +69,12 @@ class RefreshGate(Generic[PayloadT]):
         backoff: BackoffPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        account: str | None = None,
     ) -> None:
         self.name = name
+        # Per-account endpoints carry the account's name (the `account` label) as well.
+        self.account = account
+        self.label = name if account is None else f"{name}[{account}]"
         self._fetch = fetch
         self._budget = budget
         self._min_interval = min_interval
@@ -103,14 +107,14 @@ class RefreshGate(Generic[PayloadT]):
         if self._inflight is None:
             if not self.is_due():
                 return
-            self._inflight = asyncio.create_task(self._attempt(), name=f"refresh-{self.name}")
+            self._inflight = asyncio.create_task(self._attempt(), name=f"refresh-{self.label}")
         remaining = deadline - self._clock()
         if remaining <= 0:
             return
         try:
             await asyncio.wait_for(asyncio.shield(self._inflight), remaining)
         except TimeoutError:
-            log.debug("scrape deadline reached while the %s request is still running", self.name)
+            log.debug("scrape deadline reached while the %s request is still running", self.label)
 
     async def close(self) -> None:
         task = self._inflight
@@ -127,10 +131,10 @@ class RefreshGate(Generic[PayloadT]):
         except UpstreamFault as fault:
             self._record_failure(fault, started, started_wall)
         except Deferred:
-            log.debug("%s request deferred: upstream requests are paused", self.name)
+            log.debug("%s request deferred: upstream requests are paused", self.label)
             self.next_allowed = max(started + self._min_interval, self._budget.not_before)
         except Exception as exc:  # a bug must not stop the exporter: count it, log it, go on
-            log.exception("unexpected error during the %s request", self.name)
+            log.exception("unexpected error during the %s request", self.label)
             bug = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
             self._record_failure(bug, started, started_wall)
         else:
@@ -145,13 +149,13 @@ class RefreshGate(Generic[PayloadT]):
         self._budget.note_weight(fetched.used_weight)
         if not self.snapshot.up:
             if self.snapshot.last_attempt is None:
-                log.info("%s: first upstream request succeeded", self.name)
+                log.info("%s: first upstream request succeeded", self.label)
             else:
-                log.info("%s: upstream is back up after %d failures", self.name, self.failures)
+                log.info("%s: upstream is back up after %d failures", self.label, self.failures)
         if fetched.invalid_entries != self._last_invalid_entries:
             log.warning(
                 "%s: %d invalid entries in the response (were %d); they are skipped",
-                self.name,
+                self.label,
                 fetched.invalid_entries,
                 self._last_invalid_entries,
             )
@@ -181,15 +185,15 @@ class RefreshGate(Generic[PayloadT]):
             delay = max(delay, self._clock() - started + wait)
         self.next_allowed = started + delay
         if self.snapshot.up or self.snapshot.last_attempt is None:
-            log.warning("%s: upstream request failed: %s", self.name, fault.describe())
+            log.warning("%s: upstream request failed: %s", self.label, fault.describe())
         elif fault.reason != self.snapshot.last_reason:
-            log.warning("%s: upstream still failing, now: %s", self.name, fault.describe())
+            log.warning("%s: upstream still failing, now: %s", self.label, fault.describe())
         else:
-            log.debug("%s: upstream request failed again: %s", self.name, fault.describe())
+            log.debug("%s: upstream request failed again: %s", self.label, fault.describe())
         if self.failures == 2:
             log.warning(
                 "%s: backing off after consecutive failures; next request in %.1fs",
-                self.name,
+                self.label,
                 self.seconds_until_due(),
             )
         self.snapshot = replace(

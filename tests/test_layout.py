@@ -12,20 +12,27 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 # What each part may import besides itself and the package root (`exporter.__version__`).
 ALLOWED: dict[str, frozenset[str]] = {
     "upstream": frozenset(),
-    "config": frozenset({"accounts", "margin", "upstream"}),
+    "config": frozenset(),
     "margin": frozenset({"upstream"}),
-    "accounts": frozenset({"margin", "upstream"}),
+    "accounts": frozenset({"config", "margin", "upstream"}),
+    "fakebinance": frozenset({"upstream"}),
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
     "gate": frozenset({"state", "upstream"}),
     "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
-    "service": frozenset({"config", "exposition", "metrics", "gate", "state", "upstream"}),
-    "web": frozenset({"config", "service", "exposition", "metrics", "gate", "state", "upstream"}),
+    "service": frozenset(
+        {"config", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin", "fakebinance"}
+    ),
+    "web": frozenset(
+        {"config", "service", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin"}
+    ),
     "cli": frozenset(
         {"config", "logs", "eventloop", "service", "web", "exposition", "metrics", "gate"}
-        | {"state", "upstream"}
+        | {"state", "upstream", "accounts", "margin"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -84,8 +84,10 @@ class BinanceClient:
         *,
         redactor: Redactor | None = None,
         proxy_for: Callable[[str], Proxy] = direct,
+        used_weight_header: str = USED_WEIGHT_HEADER,
     ) -> None:
         self._session = session
+        self._used_weight_header = used_weight_header
         self._base_urls = base_urls
         self._api_key = api_key
         self._max_bytes = max_response_bytes
@@ -107,10 +109,14 @@ class BinanceClient:
             self._host_index = (self._host_index + 1) % len(self._base_urls)
             log.warning("%s failed: the next requests go to %s", failed, self.current_base_url)
 
-    async def get(self, path: str, timeout: float, query: str = "") -> UpstreamResponse:
+    async def get(
+        self, path: str, timeout: float, query: str = "", *, api_key: str | None = None
+    ) -> UpstreamResponse:
+        """GET `path`; `api_key` sends that key instead of the client's own (one client per
+        host serves the rates and every account's requests, so they share its failover)."""
         base_url = self.current_base_url
         try:
-            return await self._get(base_url, path, query, timeout)
+            return await self._get(base_url, path, query, timeout, api_key or self._api_key)
         except UpstreamFault as fault:
             # Requests to one host fail together: only the first failure moves on.
             failed_over = self.current_base_url != base_url
@@ -118,11 +124,13 @@ class BinanceClient:
                 self._fail_over()
             raise
 
-    async def _get(self, base_url: str, path: str, query: str, timeout: float) -> UpstreamResponse:
+    async def _get(
+        self, base_url: str, path: str, query: str, timeout: float, api_key: str | None
+    ) -> UpstreamResponse:
         url = f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
         headers = {"Accept": "application/json"}
-        if self._api_key:
-            headers[API_KEY_HEADER] = self._api_key
+        if api_key:
+            headers[API_KEY_HEADER] = api_key
         proxy = self._proxies[base_url]
         headers.update(proxy.request_headers)
         signature = signature_of(query)
@@ -135,7 +143,7 @@ class BinanceClient:
                     proxy=proxy.url,
                     proxy_headers=proxy.tunnel_headers,
                 ) as resp:
-                    used_weight = parse_used_weight(resp.headers.get(USED_WEIGHT_HEADER))
+                    used_weight = parse_used_weight(resp.headers.get(self._used_weight_header))
                     raw = await self._read_capped(resp, used_weight)
                     body = await self._redacted(raw, signature)
                     if resp.status != 200:

@@ -7,6 +7,7 @@ Each request to /api/v3/time (weight 1) is counted, and its failures by reason."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class ServerClock:
         self.requests = 0
         self.errors: dict[Reason, int] = dict.fromkeys(Reason, 0)
         self.failing = False
+        self._learning: asyncio.Future[None] | None = None
 
     def timestamp_ms(self) -> int:
         """The current time on Binance's clock, as best known."""
@@ -59,7 +61,19 @@ class ServerClock:
     async def learn(self, timeout: float) -> None:
         """Ask Binance for its time; the offset assumes the answer was made halfway through the
         round trip. Raises UpstreamFault, leaving the clock stale and `failing`, when the request
-        or its answer fails."""
+        or its answer fails. Signed requests that find the clock stale at once (several
+        accounts at start) share one request."""
+        if self._learning is None:
+            self._learning = asyncio.ensure_future(self._learn(timeout))
+            self._learning.add_done_callback(self._learned)
+        await asyncio.shield(self._learning)
+
+    def _learned(self, task: asyncio.Future[None]) -> None:
+        self._learning = None
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter sees it raised
+
+    async def _learn(self, timeout: float) -> None:
         self.requests += 1
         sent = self._wall()
         try:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 log = logging.getLogger(__name__)
 
 USED_WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
+PAPI_USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"  # papi reports its IP weight as /api does
 RETRY_AFTER_HEADER = "Retry-After"
 DATE_HEADER = "Date"
 # Binance's longest IP ban is 3 days: a longer Retry-After (a date in year 9999, 10^400 s) is
