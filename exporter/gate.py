@@ -21,7 +21,7 @@ from typing import Generic
 
 from exporter.state import EndpointStats, Snapshot
 from exporter.upstream.budget import IpBudget
-from exporter.upstream.faults import Reason, UpstreamFault, is_rate_limit
+from exporter.upstream.faults import UpstreamFault, internal_error, is_rate_limit
 from exporter.upstream.results import Deferred, Fetched, PayloadT
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ BACKOFF_BASE_SECONDS = 1.0
 # minutes: 120s - 60s = 60s. Rate-limit floors (Retry-After) are not capped by it.
 BACKOFF_CAP_SECONDS = 60.0
 MAX_DOUBLINGS = 32
+# Distinct bugs whose traceback was logged: a bug seen again is logged as any repeated failure.
+MAX_BUGS_REMEMBERED = 32
 
 
 class BackoffPolicy:
@@ -89,6 +91,7 @@ class RefreshGate(Generic[PayloadT]):
         self.next_allowed = 0.0
         self._inflight: asyncio.Task[None] | None = None
         self._last_invalid_entries = 0
+        self._bugs_logged: set[str] = set()
 
     def is_due(self) -> bool:
         return self._clock() >= self.next_allowed and self._budget.is_open()
@@ -134,8 +137,8 @@ class RefreshGate(Generic[PayloadT]):
             log.debug("%s request deferred: upstream requests are paused", self.label)
             self.next_allowed = max(started + self._min_interval, self._budget.not_before)
         except Exception as exc:  # a bug must not stop the exporter: count it, log it, go on
-            log.exception("unexpected error during the %s request", self.label)
-            bug = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
+            bug = internal_error(exc)
+            self._log_bug_once(bug, exc)
             self._record_failure(bug, started, started_wall)
         else:
             self._record_success(fetched, started)
@@ -143,6 +146,20 @@ class RefreshGate(Generic[PayloadT]):
             self.stats.latency.observe(self._clock() - started)
             self.generation += 1
             self._inflight = None
+
+    def _log_bug_once(self, bug: UpstreamFault, exc: Exception) -> None:
+        """The traceback of a bug at ERROR the first time it happens, not on every request."""
+        if bug.detail in self._bugs_logged:
+            return
+        if len(self._bugs_logged) >= MAX_BUGS_REMEMBERED:
+            self._bugs_logged.clear()
+        self._bugs_logged.add(bug.detail)
+        log.error(
+            "%s: internal error of the exporter, counted as reason=%s (not a fault of Binance)",
+            self.label,
+            bug.reason.value,
+            exc_info=exc,
+        )
 
     def _record_success(self, fetched: Fetched[PayloadT], started: float) -> None:
         self.stats.invalid_entries += fetched.invalid_entries

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from exporter.upstream.client import BinanceClient
-from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.faults import Reason, UpstreamFault, invalid_response
 from exporter.upstream.parse import decode_json
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,11 @@ def server_time_ms(body: bytes) -> float:
     document = decode_json(body)
     value = document.get("serverTime") if isinstance(document, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: no numeric serverTime")
+        raise invalid_response(f"{TIME_PATH}: no numeric serverTime")
     # Compared before any conversion: an int of 401 digits does not fit in a float.
     if not 0 < value < MAX_SERVER_TIME_MS:
         shown = repr(value) if len(repr(value)) <= 24 else "out of range"
-        raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: serverTime {shown}")
+        raise invalid_response(f"{TIME_PATH}: serverTime {shown}")
     return float(value)
 
 

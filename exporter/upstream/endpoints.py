@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 from exporter.upstream.budget import IpBudget
 from exporter.upstream.client import BinanceClient, UpstreamResponse
 from exporter.upstream.clock import ServerClock
-from exporter.upstream.faults import UpstreamFault, is_rate_limit
+from exporter.upstream.faults import UpstreamFault, is_rate_limit, says_clock_is_off
 from exporter.upstream.parse import ParsedRates, parse_collateral_rates
 from exporter.upstream.parse_tiers import ParsedTiers, parse_tiered_rates
 from exporter.upstream.results import Deferred, Fetched
@@ -31,7 +31,6 @@ CountedT = TypeVar("CountedT", bound=Counted)
 
 V1_PATH = "/sapi/v1/portfolio/collateralRate"
 V2_PATH = "/sapi/v2/portfolio/collateralRate"
-INVALID_TIMESTAMP = -1021
 # Learning the clock may use this share of --timeout; the signed request gets the rest.
 CLOCK_SHARE_OF_TIMEOUT = 0.5
 
@@ -104,7 +103,7 @@ def signed_endpoint(
         try:
             response = await client.get(path, remaining, query=query, api_key=api_key)
         except UpstreamFault as fault:
-            if fault.code == INVALID_TIMESTAMP:
+            if says_clock_is_off(fault):
                 clock.forget()
             raise
         parsed = parsed_body(response, parse)

@@ -61,7 +61,8 @@ def parse_retry_after(value: str | None, date: str | None = None) -> float | Non
     text = value.strip()
     delay = DELAY_SECONDS.fullmatch(text)
     if delay:
-        if len(delay.group(1)) > MAX_DELAY_DIGITS:
+        # delay-seconds is 1*DIGIT: leading zeros say nothing of its size (0000000001 is 1 s).
+        if len(delay.group(1).lstrip("0")) > MAX_DELAY_DIGITS:
             return MAX_RETRY_AFTER_SECONDS
         return min(float(text), MAX_RETRY_AFTER_SECONDS)
     until = http_date(text)
