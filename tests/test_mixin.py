@@ -104,6 +104,7 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
         # A plain JSON override replaces the whole object (jsonnet users would write +:).
         "severities": {**default_severities(), "BinancePMDataStale": "warning"},
         "runbookURLPattern": "https://runbooks.example/binance-pm/%s",
+        "accountRunbookURLPattern": "https://runbooks.example/binance-pm/accounts/%s",
     }
     mixin = evaluate(config)
     # Every raw metric the rules read is selected by the configured matchers.
@@ -131,7 +132,8 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
         for rule in group["rules"]:
             if "alert" in rule:
                 url = rule["annotations"]["runbook_url"]
-                assert url == f"https://runbooks.example/binance-pm/{rule['alert'].lower()}"
+                page = "accounts/" if rule["alert"].startswith("BinancePMAccount") else ""
+                assert url == f"https://runbooks.example/binance-pm/{page}{rule['alert'].lower()}"
     dashboard = mixin["dashboards"][DASHBOARD]
     (job,) = [v for v in dashboard["templating"]["list"] if v["name"] == "job"]
     assert job["query"]["query"] == 'label_values(binance_pm_up{job="binance", env="prod"}, job)'
