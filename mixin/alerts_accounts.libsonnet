@@ -5,15 +5,15 @@ local util = import 'util.libsonnet';
 
 {
   local c = $._config,
-  local sel(extra=[]) = util.selector(c.selector, extra),
+  local sel(extra=[]) = util.selector(c.binancePMSelector, extra),
   local oneLine = util.oneLine,
-  local dashboard = c.grafanaURL + '/d/' + c.dashboardUid,
+  local dashboard = c.binancePMGrafanaURL + '/d/' + c.binancePMDashboardUid,
   local accountDashboard =
     dashboard + '?var-job={{ $labels.job | urlquery }}&var-account={{ $labels.account | urlquery }}',
   local annotations(alert, summary, description) = {
     summary: oneLine(summary),
     description: oneLine(description),
-    runbook_url: std.format(c.accountRunbookURLPattern, std.asciiLower(alert)),
+    runbook_url: std.format(c.binancePMAccountRunbookURLPattern, std.asciiLower(alert)),
     dashboard_url: accountDashboard,
   },
 
@@ -38,9 +38,9 @@ local util = import 'util.libsonnet';
   local cutShare = 'job_account_asset:binance_pm_account_rate_cut_cost_usd:equity_ratio',
   local beforeCut = 'job_account_asset:binance_pm_account_uni_mmr:before_cut',
 
-  local last(series, range=c.accountMemory) = std.format('last_over_time(%s[%s])', [series, range]),
-  local cut = util.number(c.accountWhatIfCut),
-  local cutLabel = util.rate(c.accountWhatIfCut),
+  local last(series, range=c.binancePMAccountMemory) = std.format('last_over_time(%s[%s])', [series, range]),
+  local cut = util.number(c.binancePMAccountWhatIfCut),
+  local cutLabel = util.rate(c.binancePMAccountWhatIfCut),
 
   // The uniMMR of an account after its equity changes by -cost: Binance's uniMMR is equity over
   // maintenance margin, which collateral rates do not change. Without maintenance margin (no
@@ -134,7 +134,7 @@ local util = import 'util.libsonnet';
   local marginRule(severity, expr, level) = {
     alert: 'BinancePMAccountMarginRatioLow',
     expr: expr,
-    keep_firing_for: c.accountMarginKeepFiringFor,
+    keep_firing_for: c.binancePMAccountMarginKeepFiringFor,
     labels: { severity: severity },
     annotations: annotations(
       'BinancePMAccountMarginRatioLow',
@@ -150,7 +150,7 @@ local util = import 'util.libsonnet';
         ladder,
         usd(forAccount(equity)),
         usd(forAccount(maintenance)),
-        c.accountMarginKeepFiringFor,
+        c.binancePMAccountMarginKeepFiringFor,
         level,
       ],
     ),
@@ -177,7 +177,7 @@ local util = import 'util.libsonnet';
   local cutRule(severity, expr, why) = {
     alert: 'BinancePMAccountCollateralCut',
     expr: expr,
-    keep_firing_for: c.dropKeepFiringFor,
+    keep_firing_for: c.binancePMDropKeepFiringFor,
     labels: { severity: severity },
     annotations: annotations(
       'BinancePMAccountCollateralCut',
@@ -189,26 +189,26 @@ local util = import 'util.libsonnet';
         Check the account's margin: add collateral, or reduce the {{ $labels.asset }}
         holding or the positions. It fires until %s after the cut, plus %s.
       ||| % [
-        c.window,
+        c.binancePMWindow,
         '{{ with %s | query }}{{ . | first | value | humanizePercentage }}{{ else }}?{{ end }}'
         % forAccountAsset(cutShare),
         ratio(forAccountAsset(beforeCut)),
         ratio(uniNow),
         why,
-        c.window,
-        c.dropKeepFiringFor,
+        c.binancePMWindow,
+        c.binancePMDropKeepFiringFor,
       ],
     ),
   },
 
-  local warningStatuses = std.join('|', c.accountStatusWarning),
+  local warningStatuses = std.join('|', c.binancePMAccountStatusWarning),
   local critical = std.format(
     |||
       %s >= %s
       or
       (%s and on (job, account) (%s < %s))
     |||,
-    [cutShare, util.number(c.accountCutCriticalShare), cutCost, last(uniMMR), util.number(c.accountMarginWarning)]
+    [cutShare, util.number(c.binancePMAccountCutCriticalShare), cutCost, last(uniMMR), util.number(c.binancePMAccountMarginWarning)]
   ),
   local indent(text) = std.strReplace(std.rstripChars(text, '\n'), '\n', '\n  '),
 
@@ -236,8 +236,8 @@ local util = import 'util.libsonnet';
             record: value,
             expr: std.format('max by (job, account, asset) (binance_pm_account_asset_value_usd%s)', sel()),
           },
-        ] + [inTier(tier) for tier in std.range(1, c.accountMaxTiers)] + [
-          // What a cut of every rate of the asset by accountWhatIfCut would cost (a rate goes
+        ] + [inTier(tier) for tier in std.range(1, c.binancePMAccountMaxTiers)] + [
+          // What a cut of every rate of the asset by binancePMAccountWhatIfCut would cost (a rate goes
           // no lower than 0), and the uniMMR after it.
           {
             record: whatIfCost,
@@ -259,8 +259,8 @@ local util = import 'util.libsonnet';
               [indent(cost(
                 last(value),
                 last(tierValue),
-                std.format('(max_over_time(%s[%s]) - last_over_time(%s[%s]))', [rate, c.window, rate, c.window]),
-                std.format('(max_over_time(%s[%s]) - last_over_time(%s[%s]))', [tierRate, c.window, tierRate, c.window]),
+                std.format('(max_over_time(%s[%s]) - last_over_time(%s[%s]))', [rate, c.binancePMWindow, rate, c.binancePMWindow]),
+                std.format('(max_over_time(%s[%s]) - last_over_time(%s[%s]))', [tierRate, c.binancePMWindow, tierRate, c.binancePMWindow]),
               ))]
             ),
           },
@@ -279,16 +279,16 @@ local util = import 'util.libsonnet';
         ] + [
           marginRule(
             'critical',
-            std.format('%s < %s', [last(uniMMR), util.number(c.accountMarginCritical)]),
-            util.number(c.accountMarginCritical),
+            std.format('%s < %s', [last(uniMMR), util.number(c.binancePMAccountMarginCritical)]),
+            util.number(c.binancePMAccountMarginCritical),
           ),
           marginRule(
             'warning',
             std.format(
               '%s < %s >= %s',
-              [last(uniMMR), util.number(c.accountMarginWarning), util.number(c.accountMarginCritical)]
+              [last(uniMMR), util.number(c.binancePMAccountMarginWarning), util.number(c.binancePMAccountMarginCritical)]
             ),
-            util.number(c.accountMarginWarning),
+            util.number(c.binancePMAccountMarginWarning),
           ),
           statusRule('critical', 'status!~"NORMAL|%s"' % warningStatuses),
           statusRule('warning', 'status=~"%s"' % warningStatuses),
@@ -297,22 +297,22 @@ local util = import 'util.libsonnet';
             std.format('%s\nand on (job, account, asset)\n(\n  %s\n)', [cutCost, indent(critical)]),
             std.format(
               'It cost %s%% or more of the equity, or left the uniMMR under %s: critical.',
-              [util.number(c.accountCutCriticalShare * 100), util.number(c.accountMarginWarning)]
+              [util.number(c.binancePMAccountCutCriticalShare * 100), util.number(c.binancePMAccountMarginWarning)]
             ),
           ),
           cutRule(
             'warning',
             std.format(
               '%s\nand on (job, account, asset)\n(%s >= %s)\nunless on (job, account, asset)\n(\n  %s\n)',
-              [cutCost, cutShare, util.number(c.accountCutWarningShare), indent(critical)]
+              [cutCost, cutShare, util.number(c.binancePMAccountCutWarningShare), indent(critical)]
             ),
             '',
           ),
           {
             alert: 'BinancePMAccountDataDown',
             expr: std.format('%s == 0', accountUp),
-            'for': c.accountDownFor,
-            labels: { severity: c.accountDownSeverity },
+            'for': c.binancePMAccountDownFor,
+            labels: { severity: c.binancePMAccountDownSeverity },
             annotations: annotations(
               'BinancePMAccountDataDown',
               "Account {{ $labels.account }}'s margin cannot be fetched",
@@ -327,7 +327,7 @@ local util = import 'util.libsonnet';
                 in the accounts file; -1021: the clock; -1022: the secret does not belong to
                 the key); timeout, connection: the network; rate_limited, ip_banned: see the
                 matching alerts.
-              ||| % c.accountDownFor,
+              ||| % c.binancePMAccountDownFor,
             ),
           },
         ],

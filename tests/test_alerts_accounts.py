@@ -155,16 +155,16 @@ def test_the_account_settings_reach_the_rules() -> None:
     rules = rules_by_name(
         evaluate(
             {
-                "accountWhatIfCut": 0.25,
-                "accountMaxTiers": 3,
-                "accountMemory": "20m",
-                "accountMarginWarning": 1.6,
-                "accountMarginCritical": 1.3,
-                "accountCutCriticalShare": 0.05,
-                "accountCutWarningShare": 0.01,
-                "accountStatusWarning": ["MARGIN_CALL"],
-                "accountDownFor": "7m",
-                "accountDownSeverity": "critical",
+                "binancePMAccountWhatIfCut": 0.25,
+                "binancePMAccountMaxTiers": 3,
+                "binancePMAccountMemory": "20m",
+                "binancePMAccountMarginWarning": 1.6,
+                "binancePMAccountMarginCritical": 1.3,
+                "binancePMAccountCutCriticalShare": 0.05,
+                "binancePMAccountCutWarningShare": 0.01,
+                "binancePMAccountStatusWarning": ["MARGIN_CALL"],
+                "binancePMAccountDownFor": "7m",
+                "binancePMAccountDownSeverity": "critical",
             }
         )
     )

@@ -11,12 +11,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 # What each part may import besides itself and the package root (`exporter.__version__`).
 ALLOWED: dict[str, frozenset[str]] = {
     "upstream": frozenset(),
-    "config": frozenset(),
+    "config": frozenset({"accounts", "margin", "upstream"}),
+    "margin": frozenset({"upstream"}),
+    "accounts": frozenset({"margin", "upstream"}),
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
     "gate": frozenset({"state", "upstream"}),
-    "metrics": frozenset({"gate", "state", "upstream"}),
+    "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
     "service": frozenset({"config", "exposition", "metrics", "gate", "state", "upstream"}),
     "web": frozenset({"config", "service", "exposition", "metrics", "gate", "state", "upstream"}),
