@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from exporter.config import ConfigError
 from exporter.margin import Product
 
 ACCOUNT_KEYS = ("name", "product", "api_key_file", "api_secret_file")
@@ -23,7 +24,7 @@ SHORTHAND_NAME = "default"
 PRODUCTS = ", ".join(product.value for product in Product)
 
 
-class AccountsError(Exception):
+class AccountsError(ConfigError):
     """A bad accounts file or account setting: the message is the one line to show."""
 
 
@@ -162,3 +163,19 @@ def check_unique_keys(accounts: tuple[Account, ...], source: str) -> None:
                 "twice)"
             )
         by_key[account.api_key] = account.name
+
+
+def accounts_of(
+    accounts_file: Path | None,
+    account_product: str | None,
+    api_key: str | None,
+    api_secret: str | None,
+) -> tuple[Account, ...]:
+    """The accounts the configuration names: the accounts file's, or the shorthand's one."""
+    if accounts_file is not None and account_product is not None:
+        raise AccountsError("--accounts-file and --account-product: give only one")
+    if accounts_file is not None:
+        return load_accounts_file(accounts_file)
+    if account_product is not None:
+        return (shorthand_account(account_product, api_key, api_secret, "--account-product"),)
+    return ()
