@@ -14,6 +14,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import metrics
+from exporter.config import SETTINGS
 from tests.exporter_subprocess import exporter_help, exporter_process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9.-]*[a-z0-9]")
 TABLE_ROW = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*([a-z]+)\s*\|", re.M)
 
 
@@ -170,13 +171,25 @@ def test_readme_keeps_the_first_commands() -> None:
 
 
 def test_every_flag_is_documented() -> None:
+    """Every flag and alias of --help is a row of the settings table, and every row's flags and
+    variable are in docs/configuration.md (the flag with its value, as `--flag VALUE`)."""
     help_text = exporter_help()
-    flags = sorted(set(FLAG.findall(help_text)))
-    assert "--listen-address" in flags
-    assert "--demo" in flags
+    flags = set(FLAG.findall(help_text)) - {"--help", "--version"}
+    declared = {flag for setting in SETTINGS for flag in setting.spellings}
+    assert "--web.listen-address" in flags
+    assert flags == declared
     documented = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    missing = [flag for flag in flags if not re.search(f"`{re.escape(flag)}( [^`]*)?`", documented)]
-    assert missing == [], f"flags of --help not in docs/configuration.md: {missing}"
+    missing = [flag for flag in sorted(declared) if not documented_flag(flag, documented)]
+    missing += [
+        setting.env
+        for setting in SETTINGS
+        if setting.env is not None and f"`{setting.env}`" not in documented
+    ]
+    assert missing == [], f"settings not in docs/configuration.md: {missing}"
+
+
+def documented_flag(flag: str, text: str) -> bool:
+    return re.search(f"`{re.escape(flag)}( [^`]*)?`", text) is not None
 
 
 def documented_families() -> dict[str, str]:
