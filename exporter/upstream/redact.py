@@ -163,7 +163,7 @@ class Redactor:
         # Every form of a piece's character holds that character, a hex digit or a letter of an
         # entity name; a window with fewer than PIECE of those (escape characters alone, say)
         # holds no piece.
-        telling = {*"0123456789abcdef", *ENTITY_NAMES, *"".join(self._secrets)}
+        telling = {*"0123456789abcdef", *filter(str.isalpha, ENTITY_NAMES), *"".join(self._secrets)}
         telling |= {c.swapcase() for c in telling}
         self._untelling = bytes(b for b in range(0x80) if chr(b) not in telling)
 
