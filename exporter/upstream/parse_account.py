@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.faults import invalid_response
 from exporter.upstream.parse import decode_json, entries_by_asset, parse_decimal, valid_asset
 
 # Binance's documented `accountStatus` values: the state set exports each of them.
@@ -83,8 +83,7 @@ def parse_account(body: bytes) -> AccountSummary:
     last good summary stays. Each figure or status present but unreadable counts once."""
     document = decode_json(body)
     if not isinstance(document, dict):
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
+        raise invalid_response(
             f"expected a JSON object for the account, got {type(document).__name__}",
         )
     invalid = 0
@@ -94,7 +93,7 @@ def parse_account(body: bytes) -> AccountSummary:
         if figures[name] is None and name in document:
             invalid += 1
     if all(value is None for value in figures.values()):
-        raise UpstreamFault(Reason.INVALID_RESPONSE, "no readable figure in the account response")
+        raise invalid_response("no readable figure in the account response")
     status = _status(document.get("accountStatus"), STATUS_PATTERN)
     if status is None and "accountStatus" in document:
         invalid += 1
@@ -145,14 +144,11 @@ def parse_balances(body: bytes) -> ParsedBalances:
     if isinstance(document, dict):
         document = [document]
     if not isinstance(document, list):
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
+        raise invalid_response(
             f"expected a JSON array of balances, got {type(document).__name__}",
         )
     if len(document) > MAX_BALANCE_ROWS:
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE, f"{len(document)} balance rows, more than {MAX_BALANCE_ROWS}"
-        )
+        raise invalid_response(f"{len(document)} balance rows, more than {MAX_BALANCE_ROWS}")
     rows: list[tuple[str, float]] = []
     seen: dict[str, int] = {}
     invalid = 0
@@ -193,8 +189,7 @@ def parse_index_prices(body: bytes) -> ParsedPrices:
         body = b"[" + body + b"]"
     prices, invalid, total = entries_by_asset(body, "assetIndexPrice", parse_price)
     if not prices:
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
+        raise invalid_response(
             f"no valid index price in the response ({total} entries, {invalid} invalid)",
         )
     return ParsedPrices(MappingProxyType(prices), invalid)
