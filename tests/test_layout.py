@@ -1,5 +1,6 @@
-"""The package's import direction: web -> service -> scrape -> gate -> upstream, the collector reads the
-snapshots, nothing in upstream/ imports the rest, and only the entry point imports web/."""
+"""The package's import direction: web -> service -> scrape -> gate -> upstream, the collector
+reads the snapshots, nothing in upstream/ imports the rest, and only the entry point imports
+web/. Each decision has its module: faults in upstream/faults.py, the scrape's in scrape.py."""
 
 from __future__ import annotations
 
