@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from exporter.config import ConfigError
 from exporter.margin import Product
 
 ACCOUNT_KEYS = ("name", "product", "api_key_file", "api_secret_file")
@@ -23,7 +24,7 @@ SHORTHAND_NAME = "default"
 PRODUCTS = ", ".join(product.value for product in Product)
 
 
-class AccountsError(Exception):
+class AccountsError(ConfigError):
     """A bad accounts file or account setting: the message is the one line to show."""
 
 

@@ -26,14 +26,14 @@ from exporter.fakebinance.accounts import (
     PM_PRO_ACCOUNT_PATH,
     PM_PRO_BALANCE_PATH,
     FakeAccount,
-    FakeAccounts,
     FakeReply,
     error_reply,
 )
 from exporter.service import running_exporter
 from exporter.web.app import make_app
 from tests.conftest import API_KEY, PLAIN_ACCEPT, Running, parse_samples
-from tests.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, FakeBinance, tier
+from tests.fake_accounts import AccountsFakeBinance, write_accounts_file
+from tests.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, tier
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 RATES_SECRET = "rates-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -109,50 +109,13 @@ BOB_LINK = 45 * 20 * 0.7
 BOB_EQUITY = BOB_BTC + BOB_DOGE + BOB_LINK
 
 
-class AccountsFakeBinance(FakeBinance):
-    """The tests' fake Binance with the account endpoints of `FakeAccounts` mounted."""
-
-    def __init__(self) -> None:
-        super().__init__(RATES)
-        self.tiers = {asset: list(tiers) for asset, tiers in TIERS.items()}
-        self.api_secret = RATES_SECRET
-        self.accounts = FakeAccounts(
-            rates=lambda: {asset: float(rate) for asset, rate in self.rates.items()},
-            prices=PRICES,
-            tiers=lambda: {
-                asset: [(float(t["tierFloor"]), float(t["collateralRate"])) for t in tiers]
-                for asset, tiers in self.tiers.items()
-            },
-            market_keys=(API_KEY,),
-        )
-
-    def make_app(self) -> web.Application:
-        app = super().make_app()
-        self.accounts.mount(app)
-        return app
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[AccountsFakeBinance]:
-    server = AccountsFakeBinance()
+    server = AccountsFakeBinance(RATES, TIERS, PRICES, RATES_SECRET, (API_KEY,))
     server.accounts.add(alice(), bob())
     await server.start()
     yield server
     await server.stop()
-
-
-def accounts_file(directory: Path, *accounts: FakeAccount) -> Path:
-    lines = []
-    for account in accounts:
-        (directory / f"{account.name}.key").write_text(account.api_key + "\n")
-        (directory / f"{account.name}.secret").write_text(account.api_secret + "\n")
-        lines.append(
-            f"- name: {account.name}\n  product: {account.product}\n"
-            f"  api_key_file: {account.name}.key\n  api_secret_file: {account.name}.secret\n"
-        )
-    path = directory / "accounts.yml"
-    path.write_text("".join(lines))
-    return path
 
 
 StartAccounts = Callable[..., Awaitable[Running]]
@@ -173,7 +136,7 @@ async def start(
             config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET})
             config = replace(
                 config,
-                accounts_file=accounts_file(tmp_path, *chosen),
+                accounts_file=write_accounts_file(tmp_path, chosen),
                 papi_base_urls=(fake.url,),
                 account_min_interval=min_interval,
             )
@@ -455,3 +418,46 @@ async def test_without_accounts_nothing_of_them_is_exported(fake: AccountsFakeBi
     assert not [name for name, _ in samples if name.startswith("binance_pm_account")]
     assert fake.accounts.requests == []
     assert fake.count(TIME_PATH) == 0
+
+
+ODD_BODIES = [
+    b"",
+    b"null",
+    b"{}",
+    b'{"uniMMR": "", "accountEquity": ""}',
+    b'{"uniMMR": "1e999", "accountEquity": "NaN", "actualEquity": [1], "accountStatus": {}}',
+    b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]"
+    + b"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    b'{"asset": "BTC", "crossMarginAsset": "99999999999999999999999999999999999999"}',
+    b'[{"asset": "BTC", "crossMarginAsset": 1e308, "umWalletBalance": 1e308}]',
+    b"<html>502 Bad Gateway</html>",
+    b'{"uniMMR": "99999999", "accountEquity": "122,559.90199491", "extra": {"a": [1, 2]}}',
+]
+
+
+@pytest.mark.parametrize("body", ODD_BODIES)
+async def test_odd_answers_never_break_the_scrape(
+    start: StartAccounts, fake: AccountsFakeBinance, body: bytes
+) -> None:
+    for path in (PAPI_ACCOUNT_PATH, PAPI_BALANCE_PATH, PM_PRO_ACCOUNT_PATH, PM_PRO_BALANCE_PATH):
+        fake.accounts.always(path, FakeReply(200, body))
+    fake.accounts.always(INDEX_PRICE_PATH, FakeReply(200, body))
+    running = await start()
+    samples = await running.samples()
+    assert value(samples, "up") == 1.0
+    for (name, _), figure in samples.items():
+        if name.startswith("binance_pm_account"):
+            assert math.isfinite(figure), name
+
+
+async def test_an_oversized_balance_answer_is_refused_and_the_others_go_on(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    huge = b"[" + b'{"asset": "BTC"},' * 400_000 + b"{}]"
+    fake.accounts.always(PM_PRO_BALANCE_PATH, FakeReply(200, huge), "alice")
+    running = await start()
+    samples = await running.samples()
+    too_large = {"endpoint": "balance", "account": "alice", "reason": "invalid_response"}
+    assert value(samples, "upstream_errors_total", **too_large) == 1.0
+    assert value(samples, "account_up", account="alice") == 0.0
+    assert value(samples, "account_up", account="bob") == 1.0

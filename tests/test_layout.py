@@ -5,6 +5,7 @@ web/. Each decision has its module: faults in upstream/faults.py, the scrape's i
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
@@ -118,6 +119,72 @@ def test_the_check_sees_an_import_against_the_flow() -> None:
         "exporter.gate imports exporter.metrics"
     ]
     assert violations("exporter.web.app", "from . import guard\nfrom ..service import X\n") == []
+
+
+SETTINGS_MODULE = "exporter.config.settings"
+ENVIRONMENT_NAME = re.compile(r"\bBINANCE_[A-Z0-9_]+\b")
+
+
+def docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes of a module and its classes and functions."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def settings_outside_the_table(module: str, source: str) -> list[str]:
+    """What declares or reads a setting outside the settings table: a command-line parser, or
+    an environment variable of the exporter named in code (docstrings may mention them)."""
+    if module == SETTINGS_MODULE:
+        return []
+    tree = ast.parse(source)
+    skip = docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("add_argument", "ArgumentParser"):
+            found.append(f"{module}: {node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "ArgumentParser":
+            found.append(f"{module}: ArgumentParser")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip
+            and ENVIRONMENT_NAME.search(node.value)
+        ):
+            found.append(f"{module}: {ENVIRONMENT_NAME.search(node.value).group()}")  # type: ignore[union-attr]
+    return found
+
+
+def test_every_setting_is_declared_once_in_the_settings_table() -> None:
+    modules = package_modules()
+    assert SETTINGS_MODULE in modules
+    found = [
+        bad
+        for module, source in modules.items()
+        for bad in settings_outside_the_table(module, source)
+    ]
+    assert found == []
+    defining = [
+        module for module, source in modules.items() if re.search(r"^SETTINGS\b", source, re.M)
+    ]
+    assert defining == [SETTINGS_MODULE]
+
+
+def test_the_settings_check_sees_a_second_declaration() -> None:
+    parser = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x')\n"
+    assert settings_outside_the_table("exporter.cli", parser) == [
+        "exporter.cli: ArgumentParser",
+        "exporter.cli: add_argument",
+    ]
+    reading = '"""Reads BINANCE_PM_X."""\nimport os\nx = os.environ.get("BINANCE_PM_X")\n'
+    assert settings_outside_the_table("exporter.web.app", reading) == [
+        "exporter.web.app: BINANCE_PM_X"
+    ]
+    assert settings_outside_the_table(SETTINGS_MODULE, reading) == []
 
 
 # Fault policy: every failure is classified in exporter/upstream/faults.py. Elsewhere no module

@@ -348,3 +348,37 @@ def test_the_documented_overrides_command_renders_rules_and_dashboard(tmp_path: 
     ).read_bytes()
     result = promtool("check", "rules", str(out / ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_renderer_needs_only_the_package_and_its_mixin_extra() -> None:
+    """`pip install '.[mixin]'` (the README's virtualenv) is all scripts/render_mixin.py needs:
+    every module it imports is the standard library's or a distribution that the package's
+    dependencies or its `mixin` extra name."""
+    import ast
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    allowed = {
+        canonicalize_name(Requirement(line).name)
+        for line in [*project["dependencies"], *project["optional-dependencies"]["mixin"]]
+    }
+    tree = ast.parse((REPO / "scripts" / "render_mixin.py").read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    third_party = sorted(imported - set(sys.stdlib_module_names) - {"__future__"})
+    assert third_party == ["_jsonnet", "yaml"]
+    distributions = packages_distributions()
+    needed = {canonicalize_name(distributions[module][0]) for module in third_party}
+    assert needed <= allowed, f"{sorted(needed - allowed)} not in dependencies or the mixin extra"
