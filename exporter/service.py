@@ -60,6 +60,7 @@ class Exporter:
     ) -> None:
         self.config = config
         self.client = client
+        self.demo: DemoUpstream | None = None  # the simulated upstream of --demo
         self.budget = IpBudget()
         self.papi_budget = IpBudget(limit=PAPI_IP_WEIGHT_LIMIT, name="papi")
         self.v1: RefreshGate[ParsedRates] = RefreshGate(
@@ -268,6 +269,7 @@ async def running_exporter(
             used_weight_header=PAPI_USED_WEIGHT_HEADER,
         )
     exporter = Exporter(config, client, accounts=watched, papi_client=papi_client)
+    exporter.demo = demo
     try:
         yield exporter
     finally:
