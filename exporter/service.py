@@ -244,8 +244,9 @@ async def running_exporter(
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=True,
     )
-    account_secrets = [s for account in watched for s in (account.api_key, account.api_secret)]
-    redactor = Redactor((*config.secrets, api_key or "", *account_secrets))
+    # Each account's key and secret are redacted from the answers to its own requests (the
+    # client adds them per request), and from every log line (the log setup masks them all).
+    redactor = Redactor((*config.secrets, api_key or ""))
     proxy_for = direct if demo is not None else env_proxy
     client = BinanceClient(
         session,
