@@ -46,6 +46,10 @@ class Config:
     log_format: str = "text"
     demo: bool = False
     exporter_metrics: bool = True
+    accounts_file: Path | None = None
+    account_product: str | None = None
+    account_min_interval: float = 30.0
+    papi_base_urls: tuple[str, ...] = ("https://papi.binance.com",)
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -137,8 +137,6 @@ def test_the_deployment_is_locked_down_probed_and_bounded(base: list[dict[str, A
     assert port["containerPort"] == listen
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     assert "memory" in container["resources"]["limits"]
-    annotations = one(base, "Deployment")["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["prometheus.io/port"] == str(listen)
 
 
 def test_the_base_runs_the_demo(base: list[dict[str, Any]]) -> None:

@@ -12,17 +12,26 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 ALLOWED: dict[str, frozenset[str]] = {
     "upstream": frozenset(),
     "config": frozenset(),
+    "margin": frozenset({"upstream"}),
+    "accounts": frozenset({"config", "margin", "upstream"}),
+    "fakebinance": frozenset({"upstream"}),
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
     "gate": frozenset({"state", "upstream"}),
-    "metrics": frozenset({"gate", "state", "upstream"}),
+    "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
-    "service": frozenset({"config", "exposition", "metrics", "gate", "state", "upstream"}),
-    "web": frozenset({"config", "service", "exposition", "metrics", "gate", "state", "upstream"}),
+    "service": frozenset(
+        {"config", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin", "fakebinance"}
+    ),
+    "web": frozenset(
+        {"config", "service", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin"}
+    ),
     "cli": frozenset(
         {"config", "logs", "eventloop", "service", "web", "exposition", "metrics", "gate"}
-        | {"state", "upstream"}
+        | {"state", "upstream", "accounts", "margin"}
     ),
     "__main__": frozenset({"cli"}),
 }
@@ -107,3 +116,98 @@ def test_the_check_sees_an_import_against_the_flow() -> None:
         "exporter.gate imports exporter.metrics"
     ]
     assert violations("exporter.web.app", "from . import guard\nfrom ..service import X\n") == []
+
+
+# Fault policy: every failure is classified in exporter/upstream/faults.py. Elsewhere no module
+# names a reason, builds a fault, judges an HTTP status or Binance code, or catches what the
+# transport raises; they call faults.py, which decides. The web side and the fake Binance serve
+# HTTP rather than read Binance's answers, so the rule is for the rest of the package.
+FAULTS_MODULE = "exporter.upstream.faults"
+NOT_READING_BINANCE = frozenset({"web", "fakebinance"})
+JUDGED_NAMES = frozenset({"status", "code"})
+TRANSPORT_EXCEPTIONS = frozenset(
+    {"TimeoutError", "OSError", "ConnectionError", "ClientError", "ClientResponseError"}
+)
+
+
+def _names_in(node: ast.expr | None) -> set[str]:
+    """Exception class names an `except` clause names (aiohttp.ClientError -> ClientError)."""
+    if node is None:
+        return set()
+    found = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
+
+
+def _judged_name(node: ast.expr) -> str | None:
+    """`status`/`code` for `resp.status`, `status`, `fault.code`: an HTTP status or Binance
+    error code, which only faults.py judges (a plain variable `code` is anyone's)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr if node.attr in JUDGED_NAMES else None
+    return "status" if isinstance(node, ast.Name) and node.id == "status" else None
+
+
+def _is_int_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def fault_classifications(module: str, source: str) -> list[str]:
+    if module == FAULTS_MODULE or part_of(module) in NOT_READING_BINANCE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Reason"
+        ):
+            found.append(f"{module}:{line} names Reason.{node.attr}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "UpstreamFault"
+        ):
+            found.append(f"{module}:{line} builds an UpstreamFault")
+        elif isinstance(node, ast.Compare):
+            sides = (node.left, *node.comparators)
+            judged = {name for name in map(_judged_name, sides) if name is not None}
+            if "code" in judged or ("status" in judged and any(map(_is_int_literal, sides))):
+                found.extend(f"{module}:{line} compares {name}" for name in sorted(judged))
+        elif isinstance(node, ast.ExceptHandler) and part_of(module) == "upstream":
+            caught = _names_in(node.type) & TRANSPORT_EXCEPTIONS
+            found.extend(f"{module}:{line} catches {name}" for name in sorted(caught))
+    return sorted(found)
+
+
+def test_every_fault_is_classified_in_faults_py() -> None:
+    found = [
+        bad
+        for module, source in package_modules().items()
+        for bad in fault_classifications(module, source)
+    ]
+    assert found == []
+
+
+def test_the_check_sees_a_classification_outside_faults_py() -> None:
+    source = (
+        "try:\n    pass\nexcept aiohttp.ClientError:\n"
+        "    raise UpstreamFault(Reason.CONNECTION, 'x')\n"
+        "if resp.status == 429:\n    pass\n"
+    )
+    assert fault_classifications("exporter.upstream.client", source) == [
+        "exporter.upstream.client:3 catches ClientError",
+        "exporter.upstream.client:4 builds an UpstreamFault",
+        "exporter.upstream.client:4 names Reason.CONNECTION",
+        "exporter.upstream.client:5 compares status",
+    ]
+    assert fault_classifications(FAULTS_MODULE, source) == []
+    assert fault_classifications("exporter.gate", "if fault.reason is Reason.AUTH:\n    x = 1\n")
+    assert fault_classifications("exporter.gate", "x = fault.code == INVALID_TIMESTAMP\n")
+    assert fault_classifications("exporter.metrics", "x = summary.status == known\n") == []
