@@ -57,9 +57,7 @@ HEAD_TOO_LARGE = (
     b"431 Request Header Fields Too Large\n"
 )
 
-# Eviction order: the oldest connection that is closing already or has not sent its first
-# request (TLS handshake included), else the oldest idle keep-alive one; one serving a request
-# is never closed.
+# What a connection is doing, as the cap sees it: one serving a request is never closed.
 CLOSING, FIRST_REQUEST, IDLE, SERVING = range(4)
 
 
@@ -196,17 +194,12 @@ class ConnectionTable:
             await self._changed.wait()
 
     def _victim(self) -> Connection | None:
-        best: Connection | None = None
-        best_rank = SERVING
+        """The oldest connection not serving a request: the newest are the last to go, so a
+        scraper that has just connected is not closed for the crowd it arrives in."""
         for connection in self._open:
-            if connection.evicted:
-                continue
-            rank = connection.rank()
-            if rank <= FIRST_REQUEST:
+            if not connection.evicted and connection.rank() != SERVING:
                 return connection
-            if rank < best_rank:
-                best, best_rank = connection, rank
-        return best
+        return None
 
     def close_all(self) -> None:
         self.memory.cancel()
