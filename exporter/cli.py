@@ -91,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_open_files_limit()
     try:
         config = load_config(sys.argv[1:] if argv is None else argv)
-        web_config = load_web_config(config.web_config_file) if config.web_config_file else None
+        web_config = (
+            load_web_config(config.web_config_file, config.sources["web_config_file"])
+            if config.web_config_file
+            else None
+        )
         accounts = configured_accounts(config)
     except ConfigError as exc:
         print(f"binance-pm-exporter: {exc}", file=sys.stderr)
