@@ -77,6 +77,8 @@ class RefreshGate(Generic[PayloadT]):
         self.account = account
         self.label = name if account is None else f"{name}[{account}]"
         self._fetch = fetch
+        # The endpoint's request itself, for a one-off call outside the gate (`--check`).
+        self.fetch = fetch
         self._budget = budget
         self._min_interval = min_interval
         self._timeout = timeout

@@ -32,9 +32,11 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"config", "service", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
         | {"accounts", "margin"}
     ),
+    # --check: the exporter's own endpoints, each requested once.
+    "check": frozenset({"config", "accounts", "service", "gate", "upstream"}),
     "cli": frozenset(
         {"config", "logs", "eventloop", "service", "web", "scrape", "exposition", "metrics"}
-        | {"gate", "state", "upstream", "accounts", "margin"}
+        | {"gate", "state", "upstream", "accounts", "margin", "check"}
     ),
     "__main__": frozenset({"cli"}),
 }
