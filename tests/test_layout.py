@@ -19,20 +19,21 @@ ALLOWED: dict[str, frozenset[str]] = {
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
+    "changes": frozenset(),
     "gate": frozenset({"state", "upstream"}),
     "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
     "service": frozenset(
         {"config", "exposition", "metrics", "gate", "state", "upstream"}
-        | {"accounts", "margin", "fakebinance"}
+        | {"accounts", "margin", "fakebinance", "changes"}
     ),
     "web": frozenset(
         {"config", "service", "exposition", "metrics", "gate", "state", "upstream"}
-        | {"accounts", "margin"}
+        | {"accounts", "margin", "changes"}
     ),
     "cli": frozenset(
         {"config", "logs", "eventloop", "service", "web", "exposition", "metrics", "gate"}
-        | {"state", "upstream", "accounts", "margin"}
+        | {"state", "upstream", "accounts", "margin", "changes"}
     ),
     "__main__": frozenset({"cli"}),
 }
