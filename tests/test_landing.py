@@ -163,7 +163,7 @@ async def test_the_page_is_made_once_per_change_and_never_by_a_scrape(
         made += 1
         return render()
 
-    page._render = counting  # type: ignore[method-assign]
+    page._render = counting
     for _ in range(5):
         await running.scrape()
     assert made == 0, "a scrape made the page"
