@@ -410,7 +410,7 @@ async def test_no_account_secret_is_served_or_logged(
 async def test_without_accounts_nothing_of_them_is_exported(fake: AccountsFakeBinance) -> None:
     config = load_config(["--api-base-url", fake.url, "--api-key", API_KEY], {})
     async with running_exporter(config) as exporter:
-        await exporter.settle(time.monotonic() + 5)
+        await exporter.scrapes.refresh(time.monotonic() + 5)
         text = exporter.exposition.for_request(PLAIN_ACCEPT, "").body.decode()
     samples = parse_samples(text)
     assert not [name for name, _ in samples if name.startswith("binance_pm_account")]

@@ -265,9 +265,7 @@ NEIGHBOUR_KEYS = {"runbookURLPattern", "dashboardTags", "grafanaURL", "dashboard
 
 
 def test_every_config_key_carries_the_mixin_prefix() -> None:
-    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
-    code = f"std.objectFieldsAll((import {mixin})._config)"
-    keys = json.loads(_jsonnet.evaluate_snippet("keys", code))
+    keys = sorted(config_keys())
     assert len(keys) >= 20
     assert [key for key in keys if not re.fullmatch(r"binancePM[A-Z]\w+", key)] == []
     assert NEIGHBOUR_KEYS.isdisjoint(keys)
@@ -443,3 +441,27 @@ def test_rows_lay_their_panels_out_in_lines_and_number_them_after_the_row() -> N
     ]
     with pytest.raises(RuntimeError, match="panel ids collide"):
         layout("[p.row('A', 1, [s(4), s(4)]), p.row('B', 2, [s(4)])]")
+
+
+def config_keys() -> set[str]:
+    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
+    code = f"std.objectFieldsAll((import {mixin})._config)"
+    return set(json.loads(_jsonnet.evaluate_snippet("keys", code)))
+
+
+def test_every_config_key_the_docs_and_comments_name_exists() -> None:
+    places = [
+        REPO / "README.md",
+        REPO / "CHANGELOG.md",
+        *sorted((REPO / "docs").glob("*.md")),
+        *sorted((REPO / "prometheus").glob("*.yml")),
+        *MIXIN_SOURCES,
+    ]
+    named = {
+        (path.relative_to(REPO).as_posix(), key)
+        for path in places
+        for key in re.findall(r"\bbinancePM[A-Z]\w*", path.read_text(encoding="utf-8"))
+    }
+    assert len({key for _, key in named}) >= 20
+    keys = config_keys()
+    assert sorted((where, key) for where, key in named if key not in keys) == []

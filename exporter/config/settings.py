@@ -250,6 +250,15 @@ SETTINGS: tuple[Setting, ...] = (
         parse_link_url,
         metavar="URL",
     ),
+    Setting(
+        "check",
+        "--check",
+        None,
+        "send one request to each configured endpoint, print one line for each (works, or "
+        "why not and what to do), and exit: 0 when all work, else 1",
+        parse_bool,
+        default="false",
+    ),
 )
 
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}

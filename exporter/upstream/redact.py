@@ -48,11 +48,16 @@ ESCAPE_ALPHABET = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=8)
-def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str]:
+def _compile(secrets: tuple[str, ...]) -> re.Pattern[str]:
     # Longest first: a secret that contains another is blanked whole.
     ordered = sorted(secrets, key=len, reverse=True)
     return re.compile("|".join(secret_pattern(s) for s in ordered), re.IGNORECASE)
+
+
+# The configured secrets of each redactor (one per watched account, and the exporter's own):
+# compiled once. A request's signature is compiled on its own, when its answer needs it, so
+# that it neither evicts these nor makes them compile again.
+_compiled = functools.lru_cache(maxsize=256)(_compile)
 
 
 def _marks(secrets: Iterable[str]) -> bytes:
@@ -167,6 +172,10 @@ class Redactor:
         telling |= {c.swapcase() for c in telling}
         self._untelling = bytes(b for b in range(0x80) if chr(b) not in telling)
 
+    def extended(self, secrets: Iterable[str]) -> Redactor:
+        """A redactor of these secrets as well as this one's."""
+        return Redactor((*self._secrets, *secrets))
+
     def data(self, data: bytes, *also: str) -> bytes:
         """Bytes, read as UTF-8, redacted; bytes that are not UTF-8 are kept as they are."""
         secrets = tuple(sorted({*self._secrets, *(s for s in also if s)}))
@@ -178,13 +187,15 @@ class Redactor:
         run = marked.find(least_run)
         if run < 0:
             return data
-        pattern = _compiled(secrets)
+        patterns = self._patterns(secrets, data)
         pieces: list[bytes] = []
         done = 0
         while run >= 0:
             end = marked.find(b"\x00", run)
             end = len(data) if end < 0 else end
-            window = pattern.sub(MASK, data[run:end].decode("utf-8", "surrogateescape"))
+            window = data[run:end].decode("utf-8", "surrogateescape")
+            for pattern in patterns:
+                window = pattern.sub(MASK, window)
             if len(data[run:end].translate(None, self._untelling)) >= PIECE:
                 window = self._pieces.sub(window)
             pieces += [data[done:run], window.encode("utf-8", "surrogateescape")]
@@ -192,6 +203,19 @@ class Redactor:
             run = marked.find(least_run, end)
         pieces.append(data[done:])
         return b"".join(pieces)
+
+    def _patterns(self, secrets: tuple[str, ...], data: bytes) -> list[re.Pattern[str]]:
+        """The configured secrets' pattern (cached) and the one of the others given with this
+        call (only when the data has a run of their characters long enough to hold one of
+        them), the group holding the longest secret first."""
+        extra = tuple(s for s in secrets if s not in self._secrets)
+        if extra:
+            least_run = b"\x01" * min(len(s) for s in extra)
+            if data.translate(_marks(extra)).find(least_run) < 0:
+                extra = ()
+        groups = [group for group in (self._secrets, extra) if group]
+        groups.sort(key=lambda group: max(map(len, group)), reverse=True)
+        return [_compiled(group) if group is self._secrets else _compile(group) for group in groups]
 
     def text(self, text: str, *also: str) -> str:
         redacted = self.data(text.encode("utf-8", "surrogatepass"), *also)

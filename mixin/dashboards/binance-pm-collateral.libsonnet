@@ -267,6 +267,7 @@ function(c)
     'histogram_quantile(%s, %s)' % [q, p.rate('binance_pm_upstream_request_duration_seconds_bucket', 'le, endpoint')],
     'p%d {{endpoint}}' % (std.parseJson(q) * 100),
   );
+  local accountsRow = (import 'accounts_row.libsonnet')(c, 30);
   local healthRow = p.row('Exporter health', 11, [
     p.timeseries(
       'Binance API up',
@@ -411,7 +412,8 @@ function(c)
         p.variable('job', 'Job', 'label_values(binance_pm_up{%s}, job)' % c.binancePMSelector),
         p.variable('instance', 'Instance', 'label_values(binance_pm_up{job=~"$job"}, instance)'),
         p.variable('asset', 'Asset', 'label_values(%s, asset)' % p.series('binance_pm_collateral_rate')),
+        p.variable('account', 'Account', 'label_values(%s, account)' % p.series('binance_pm_account_info')),
       ],
     },
-    panels: p.layout([ratesRow, tiersRow, healthRow]),
+    panels: p.layout([ratesRow, tiersRow, accountsRow, healthRow]),
   }
