@@ -502,3 +502,19 @@ async def test_the_one_account_shorthand(
     assert value(samples, "account_up", account="default") == 1.0
     assert math.isclose(value(samples, "account_equity_usd", account="default"), BOB_EQUITY)
     assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
+
+
+async def test_papis_weight_is_counted_against_its_own_limit(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """5,500 used is 92 % of papi's 6,000 (a pause until the next minute) but 46 % of sapi's."""
+    near = FakeReply(200, b"[]", {"X-MBX-USED-WEIGHT-1M": "5500"})
+    fake.accounts.enqueue(PAPI_BALANCE_PATH, near, account="bob")
+    running = await start()
+    await running.samples()
+    assert not running.exporter.papi_budget.is_open()
+    assert running.exporter.papi_budget.used_weight == 5500
+    assert running.exporter.budget.is_open()
+    await running.samples()
+    assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
+    assert fake.accounts.count(PM_PRO_ACCOUNT_PATH, "alice") == 2
