@@ -177,6 +177,7 @@ local util = import 'util.libsonnet';
   local cutRule(severity, expr, why) = {
     alert: 'BinancePMAccountCollateralCut',
     expr: expr,
+    'for': c.binancePMAccountCutFor,
     keep_firing_for: c.binancePMDropKeepFiringFor,
     labels: { severity: severity },
     annotations: annotations(
