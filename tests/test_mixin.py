@@ -465,3 +465,38 @@ def test_every_config_key_the_docs_and_comments_name_exists() -> None:
     assert len({key for _, key in named}) >= 20
     keys = config_keys()
     assert sorted((where, key) for where, key in named if key not in keys) == []
+
+
+def test_the_mixin_merges_with_another_that_uses_the_common_key_names() -> None:
+    """Beside a mixin with node-mixin's and kubernetes-mixin's own `_config` keys (in either
+    order), each keeps its settings, rules and dashboards."""
+    neighbour = (
+        "{ _config+:: { runbookURLPattern: 'https://runbooks.example/node/%s',"
+        " dashboardTags: ['node-exporter-mixin'], grafanaURL: 'https://node.example',"
+        " selector: 'job=\"node\"' },"
+        " prometheusAlerts+:: { groups+: [{ name: 'node', rules: [{ alert: 'NodeDown',"
+        " expr: 'up{%s} == 0' % $._config.selector,"
+        " annotations: { runbook_url: $._config.runbookURLPattern % 'nodedown' } }] }] },"
+        " grafanaDashboards+:: { 'node.json': { tags: $._config.dashboardTags } } }"
+    )
+    ours = f"(import {json.dumps(str(REPO / 'mixin' / 'mixin.libsonnet'))})"
+    alone = evaluate()
+    for combined in (f"{neighbour} + {ours}", f"{ours} + {neighbour}"):
+        code = (
+            f"local m = {combined};"
+            " { alerts: m.prometheusAlerts, dashboards: m.grafanaDashboards }"
+        )
+        merged = json.loads(_jsonnet.evaluate_snippet("merged", code))
+        node, *rest = sorted(merged["alerts"]["groups"], key=lambda g: g["name"] != "node")
+        assert node["rules"] == [
+            {
+                "alert": "NodeDown",
+                "expr": 'up{job="node"} == 0',
+                "annotations": {"runbook_url": "https://runbooks.example/node/nodedown"},
+            }
+        ]
+        assert sorted(rest, key=lambda g: g["name"]) == sorted(
+            alone["alerts"]["groups"], key=lambda g: g["name"]
+        )
+        assert merged["dashboards"]["node.json"] == {"tags": ["node-exporter-mixin"]}
+        assert merged["dashboards"][DASHBOARD] == alone["dashboards"][DASHBOARD]

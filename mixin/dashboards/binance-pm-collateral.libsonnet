@@ -279,7 +279,7 @@ function(c)
     ) + p.defaults({ min: 0, max: 1 }),
     p.timeseries(
       'Upstream errors by reason',
-      'Failed requests to Binance per interval, by endpoint and reason (timeout, connection, rate_limited = 429, ip_banned = 418, auth, forbidden, restricted_location = 451, server_error, client_error, invalid_response). Reasons with no error are hidden.',
+      'Failed requests to Binance per interval, by endpoint and reason (timeout, connection, rate_limited = 429, ip_banned = 418, auth, forbidden, restricted_location = 451, server_error, client_error, invalid_response, internal_error = a bug of the exporter). Reasons with no error are hidden.',
       [p.range(p.increase('binance_pm_upstream_errors_total', 'endpoint, reason') + ' > 0', '{{endpoint}} {{reason}}')],
       width=8,
       height=8,
