@@ -137,7 +137,7 @@ async def start(
             argv = ["--api-base-url", fake.url, "--api-key", API_KEY, "--min-interval", "0"]
             argv += ["--accounts-file", str(write_accounts_file(tmp_path, chosen))]
             argv += ["--papi-base-url", fake.url, "--account-min-interval", str(min_interval)]
-            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET, **(env or {})})
+            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET} if env is None else env)
             exporter = await stack.enter_async_context(running_exporter(config))
             client = await aiohttp_client(make_app(exporter))
             return Running(client, exporter)
@@ -518,3 +518,16 @@ async def test_papis_weight_is_counted_against_its_own_limit(
     await running.samples()
     assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
     assert fake.accounts.count(PM_PRO_ACCOUNT_PATH, "alice") == 2
+
+
+async def test_pm_accounts_without_a_secret_of_the_exporters_own(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """No v2 (nobody to sign it), the accounts signed with their own keys by Binance's clock."""
+    fake.server_offset_ms = fake.accounts.server_offset_ms = -20_000.0
+    running = await start(bob(), env={})
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 1.0
+    assert -21.0 < value(samples, "server_time_offset_seconds") < -19.0
+    assert fake.count(V2_PATH) == 0
+    assert not [name for name, _ in samples if name.startswith("binance_pm_tiered")]
