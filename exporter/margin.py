@@ -15,6 +15,7 @@ Nothing here talks to Binance: the functions take parsed answers and return numb
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -130,9 +131,15 @@ def account_margin(
         balance = balances[asset]
         price = prices.get(asset) if prices is not None else None
         value = balance * price if price is not None else None
+        if value is not None and not math.isfinite(value):
+            value = None  # beyond what a float holds: no figure rather than an infinite one
         collateral = schedule.collateral_value(product, asset, value) if value is not None else None
+        if collateral is not None and not math.isfinite(collateral):
+            collateral = None
         if collateral is not None:
             total += collateral
         rows.append(AssetMargin(asset, balance, price, value, collateral))
     residual = equity_usd - total if equity_usd is not None else None
+    if residual is not None and not math.isfinite(residual):
+        residual = None
     return AccountMargin(tuple(rows), residual)

@@ -449,8 +449,8 @@ class UpstreamHealthFamilies:
 class ExporterCollector(Collector):
     """A prometheus_client collector over the refresh gates. Its output changes only when
     `version()` changes, which lets the exposition be rendered once per version; that happens
-    after an upstream request, or at `stale_at()`. The tiered (v2) families exist only when a
-    `tiers` gate is given, i.e. when an API secret is set."""
+    after an upstream request, or when a payload reaches --max-stale. The tiered (v2) families
+    exist only when a `tiers` gate is given, i.e. when an API secret is set."""
 
     def __init__(
         self,
@@ -478,6 +478,7 @@ class ExporterCollector(Collector):
         self._upstream_url = upstream_url
         self._rates = RateFamilies(v1, min_interval, max_stale)
         self._tiers = None if tiers is None else TierFamilies(tiers, clock, min_interval, max_stale)
+        self._clock = clock
         self._health = UpstreamHealthFamilies(self._gates, budget, upstream_url, clock)
 
     def version(self) -> Hashable:
@@ -489,17 +490,13 @@ class ExporterCollector(Collector):
         url = self._upstream_url() if self._upstream_url is not None else None
         return (gates, url)
 
-    def stale_at(self) -> float:
-        """The time.monotonic() at which the output changes with no upstream request: the
-        rates of an endpoint reach --max-stale and are dropped. inf when none are exported."""
-        now = self._monotonic()
-        return min(gate.snapshot.stale_at(now, self._max_stale) for gate in self._gates)
-
     def collect(self) -> Iterator[Metric]:
         now = self._monotonic()
         yield from self._rates.collect(now)
         if self._tiers is not None:
             yield from self._tiers.collect(now)
+        elif self._clock is not None and self._clock.learned:  # signed account requests only
+            yield SERVER_TIME_OFFSET.gauge_value(self._clock.offset_ms / 1000.0)
         if self._accounts is not None:
             yield from self._accounts.collect(now)
         yield from self._health.collect()

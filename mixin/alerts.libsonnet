@@ -174,8 +174,17 @@ local util = import 'util.libsonnet';
         {{ $labels.asset }} is no longer in Binance's list of collateral rates: Binance counts
         it at its default rate of %s.{{ end }} {{ $labels.asset }} held in a Portfolio Margin
         account now counts for less collateral: check the account's margin ratio (uniMMR) and
-        Binance's announcements. %s A further drop fires a new alert. %s
-      ||| % [old, now, effective, rate, util.number(c.binancePMDelistedRate), severity, duration],
+        Binance's announcements.%s %s A further drop fires a new alert. %s
+      ||| % [
+        old,
+        now,
+        effective,
+        rate,
+        util.number(c.binancePMDelistedRate),
+        $.accountsInDropDescription,
+        severity,
+        duration,
+      ],
     },
   ),
 

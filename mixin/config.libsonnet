@@ -26,6 +26,9 @@
     binancePMGapMemory: '7d',
     // Binance counts an asset that leaves the list at this rate: its drop alert is a cut to it.
     binancePMDelistedRate: 0.1,
+    // BinancePMAccountCollateralCut (alerts_accounts.libsonnet) is held this long after its cut
+    // left the window. The drop alert itself is not held: a rate back up ends it at once.
+    binancePMDropKeepFiringFor: '30m',
     // A fall by at least this much (absolute, from the rate before the drop to its lowest), or
     // to 0, is critical; smaller falls are warnings.
     binancePMCriticalDrop: 0.20,

@@ -26,14 +26,14 @@ from exporter.fakebinance.accounts import (
     PM_PRO_ACCOUNT_PATH,
     PM_PRO_BALANCE_PATH,
     FakeAccount,
-    FakeAccounts,
     FakeReply,
     error_reply,
 )
 from exporter.service import running_exporter
 from exporter.web.app import make_app
 from tests.conftest import API_KEY, PLAIN_ACCEPT, Running, parse_samples
-from tests.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, FakeBinance, tier
+from tests.fake_accounts import AccountsFakeBinance, write_accounts_file
+from tests.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, tier
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 RATES_SECRET = "rates-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -109,50 +109,13 @@ BOB_LINK = 45 * 20 * 0.7
 BOB_EQUITY = BOB_BTC + BOB_DOGE + BOB_LINK
 
 
-class AccountsFakeBinance(FakeBinance):
-    """The tests' fake Binance with the account endpoints of `FakeAccounts` mounted."""
-
-    def __init__(self) -> None:
-        super().__init__(RATES)
-        self.tiers = {asset: list(tiers) for asset, tiers in TIERS.items()}
-        self.api_secret = RATES_SECRET
-        self.accounts = FakeAccounts(
-            rates=lambda: {asset: float(rate) for asset, rate in self.rates.items()},
-            prices=PRICES,
-            tiers=lambda: {
-                asset: [(float(t["tierFloor"]), float(t["collateralRate"])) for t in tiers]
-                for asset, tiers in self.tiers.items()
-            },
-            market_keys=(API_KEY,),
-        )
-
-    def make_app(self) -> web.Application:
-        app = super().make_app()
-        self.accounts.mount(app)
-        return app
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[AccountsFakeBinance]:
-    server = AccountsFakeBinance()
+    server = AccountsFakeBinance(RATES, TIERS, PRICES, RATES_SECRET, (API_KEY,))
     server.accounts.add(alice(), bob())
     await server.start()
     yield server
     await server.stop()
-
-
-def accounts_file(directory: Path, *accounts: FakeAccount) -> Path:
-    lines = []
-    for account in accounts:
-        (directory / f"{account.name}.key").write_text(account.api_key + "\n")
-        (directory / f"{account.name}.secret").write_text(account.api_secret + "\n")
-        lines.append(
-            f"- name: {account.name}\n  product: {account.product}\n"
-            f"  api_key_file: {account.name}.key\n  api_secret_file: {account.name}.secret\n"
-        )
-    path = directory / "accounts.yml"
-    path.write_text("".join(lines))
-    return path
 
 
 StartAccounts = Callable[..., Awaitable[Running]]
@@ -167,16 +130,14 @@ async def start(
     """The real exporter app watching the fake's accounts (all of them, or those given)."""
     async with AsyncExitStack() as stack:
 
-        async def begin(*accounts: FakeAccount, min_interval: float = 0.0) -> Running:
+        async def begin(
+            *accounts: FakeAccount, min_interval: float = 0.0, env: dict[str, str] | None = None
+        ) -> Running:
             chosen = accounts or tuple(fake.accounts.accounts.values())
             argv = ["--api-base-url", fake.url, "--api-key", API_KEY, "--min-interval", "0"]
-            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET})
-            config = replace(
-                config,
-                accounts_file=accounts_file(tmp_path, *chosen),
-                papi_base_urls=(fake.url,),
-                account_min_interval=min_interval,
-            )
+            argv += ["--accounts-file", str(write_accounts_file(tmp_path, chosen))]
+            argv += ["--papi-base-url", fake.url, "--account-min-interval", str(min_interval)]
+            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET} if env is None else env)
             exporter = await stack.enter_async_context(running_exporter(config))
             client = await aiohttp_client(make_app(exporter))
             return Running(client, exporter)
@@ -449,9 +410,124 @@ async def test_no_account_secret_is_served_or_logged(
 async def test_without_accounts_nothing_of_them_is_exported(fake: AccountsFakeBinance) -> None:
     config = load_config(["--api-base-url", fake.url, "--api-key", API_KEY], {})
     async with running_exporter(config) as exporter:
-        await exporter.settle(time.monotonic() + 5)
+        await exporter.scrapes.refresh(time.monotonic() + 5)
         text = exporter.exposition.for_request(PLAIN_ACCEPT, "").body.decode()
     samples = parse_samples(text)
     assert not [name for name, _ in samples if name.startswith("binance_pm_account")]
     assert fake.accounts.requests == []
     assert fake.count(TIME_PATH) == 0
+
+
+ODD_BODIES = [
+    b"",
+    b"null",
+    b"{}",
+    b'{"uniMMR": "", "accountEquity": ""}',
+    b'{"uniMMR": "1e999", "accountEquity": "NaN", "actualEquity": [1], "accountStatus": {}}',
+    b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]"
+    + b"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    b'{"asset": "BTC", "crossMarginAsset": "99999999999999999999999999999999999999"}',
+    b'[{"asset": "BTC", "crossMarginAsset": 1e308, "umWalletBalance": 1e308}]',
+    b"<html>502 Bad Gateway</html>",
+    b'{"uniMMR": "99999999", "accountEquity": "122,559.90199491", "extra": {"a": [1, 2]}}',
+]
+
+
+@pytest.mark.parametrize("body", ODD_BODIES)
+async def test_odd_answers_never_break_the_scrape(
+    start: StartAccounts, fake: AccountsFakeBinance, body: bytes
+) -> None:
+    for path in (PAPI_ACCOUNT_PATH, PAPI_BALANCE_PATH, PM_PRO_ACCOUNT_PATH, PM_PRO_BALANCE_PATH):
+        fake.accounts.always(path, FakeReply(200, body))
+    fake.accounts.always(INDEX_PRICE_PATH, FakeReply(200, body))
+    running = await start()
+    samples = await running.samples()
+    assert value(samples, "up") == 1.0
+    for (name, _), figure in samples.items():
+        if name.startswith("binance_pm_account"):
+            assert math.isfinite(figure), name
+
+
+async def test_an_oversized_balance_answer_is_refused_and_the_others_go_on(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    huge = b"[" + b'{"asset": "BTC"},' * 400_000 + b"{}]"
+    fake.accounts.always(PM_PRO_BALANCE_PATH, FakeReply(200, huge), "alice")
+    running = await start()
+    samples = await running.samples()
+    too_large = {"endpoint": "balance", "account": "alice", "reason": "invalid_response"}
+    assert value(samples, "upstream_errors_total", **too_large) == 1.0
+    assert value(samples, "account_up", account="alice") == 0.0
+    assert value(samples, "account_up", account="bob") == 1.0
+
+
+async def test_a_wrong_secret_is_refused_by_its_signature(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    wrong = replace(bob(), api_secret="not-bobs-secret-0123456789")
+    running = await start(alice(), wrong)
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 0.0
+    signature = {"endpoint": "papi_account", "account": "bob", "reason": "client_error"}
+    assert value(samples, "upstream_errors_total", **signature) == 1.0
+    assert value(samples, "account_up", account="alice") == 1.0
+
+
+async def test_requests_are_timed_by_binances_clock(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """Binance's clock 40 s ahead of this host's: outside any recvWindow, unless the learned
+    offset is used to sign."""
+    fake.server_offset_ms = 40_000.0
+    fake.accounts.server_offset_ms = 40_000.0
+    running = await start()
+    samples = await running.samples()
+    assert value(samples, "account_up", account="alice") == 1.0
+    assert value(samples, "account_up", account="bob") == 1.0
+    assert 39.0 < value(samples, "server_time_offset_seconds") < 41.0
+
+
+async def test_the_one_account_shorthand(
+    fake: AccountsFakeBinance,
+    tmp_path: Path,
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
+) -> None:
+    (tmp_path / "key").write_text(BOB_KEY + "\n")
+    (tmp_path / "secret").write_text(BOB_SECRET + "\n")
+    argv = ["--api-base-url", fake.url, "--papi-base-url", fake.url, "--account-product", "pm"]
+    argv += ["--api-key-file", str(tmp_path / "key"), "--api-secret-file", str(tmp_path / "secret")]
+    async with running_exporter(load_config(argv, {})) as exporter:
+        running = Running(await aiohttp_client(make_app(exporter)), exporter)
+        samples = await running.samples()
+    assert value(samples, "account_up", account="default") == 1.0
+    assert math.isclose(value(samples, "account_equity_usd", account="default"), BOB_EQUITY)
+    assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
+
+
+async def test_papis_weight_is_counted_against_its_own_limit(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """5,500 used is 92 % of papi's 6,000 (a pause until the next minute) but 46 % of sapi's."""
+    near = FakeReply(200, b"[]", {"X-MBX-USED-WEIGHT-1M": "5500"})
+    fake.accounts.enqueue(PAPI_BALANCE_PATH, near, account="bob")
+    running = await start()
+    await running.samples()
+    assert not running.exporter.papi_budget.is_open()
+    assert running.exporter.papi_budget.used_weight == 5500
+    assert running.exporter.budget.is_open()
+    await running.samples()
+    assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
+    assert fake.accounts.count(PM_PRO_ACCOUNT_PATH, "alice") == 2
+
+
+async def test_pm_accounts_without_a_secret_of_the_exporters_own(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """No v2 (nobody to sign it), the accounts signed with their own keys by Binance's clock."""
+    fake.server_offset_ms = fake.accounts.server_offset_ms = -20_000.0
+    running = await start(bob(), env={})
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 1.0
+    assert -21.0 < value(samples, "server_time_offset_seconds") < -19.0
+    assert fake.count(V2_PATH) == 0
+    assert not [name for name, _ in samples if name.startswith("binance_pm_tiered")]

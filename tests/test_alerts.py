@@ -19,7 +19,8 @@ PROMETHEUS_DIR = REPO / "prometheus"
 ALERTS = PROMETHEUS_DIR / "alerts.yml"
 ALERTS_TEST = PROMETHEUS_DIR / "alerts_test.yml"
 LONG_GAP_TEST = PROMETHEUS_DIR / "alerts_long_gap_test.yml"
-UNIT_TESTS = (ALERTS_TEST, LONG_GAP_TEST)
+ACCOUNT_ALERTS_TEST = PROMETHEUS_DIR / "alerts_accounts_test.yml"
+UNIT_TESTS = (ALERTS_TEST, LONG_GAP_TEST, ACCOUNT_ALERTS_TEST)
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 DROP_ALERT = "BinancePMCollateralRateDropped"
 DISAPPEARED_ALERT = "BinancePMCollateralAssetDisappeared"
@@ -44,6 +45,14 @@ EXPECTED_ALERTS = {
     TIER_BRACKETS_ALERT,
     TIER_DOWN_ALERT,
 }
+ACCOUNT_ALERTS = {
+    "BinancePMAccountMarginRatioLow",
+    "BinancePMAccountStatusAbnormal",
+    "BinancePMAccountCollateralCut",
+    "BinancePMAccountDataDown",
+}
+# The page of each alert's runbook.
+RUNBOOK_PAGES = {"alerts.md": EXPECTED_ALERTS, "accounts.md": ACCOUNT_ALERTS}
 
 
 @pytest.fixture(params=ALL, ids=[versions.name for versions in ALL])
@@ -89,7 +98,10 @@ def alert_names() -> set[str]:
 
 def alert_tests() -> list[dict[str, Any]]:
     return [
-        case for test in load_yaml(ALERTS_TEST)["tests"] for case in test.get("alert_rule_test", [])
+        case
+        for path in (ALERTS_TEST, ACCOUNT_ALERTS_TEST)
+        for test in load_yaml(path)["tests"]
+        for case in test.get("alert_rule_test", [])
     ]
 
 
@@ -120,10 +132,13 @@ def test_prometheus_config_sends_alerts_to_the_compose_alertmanager() -> None:
     assert job["static_configs"] == [{"targets": ["exporter:10471"]}]
 
 
+def runbook_headings(page: str) -> set[str]:
+    runbook = (REPO / "docs" / page).read_text(encoding="utf-8").split("\n## Runbook\n")[1]
+    return {h.lower() for h in re.findall(r"^### (\S+)\s*$", runbook, re.M)}
+
+
 def test_every_alert_has_severity_summary_description_and_links() -> None:
-    runbook = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8").split("\n## Runbook\n")[1]
-    headings = {h.lower() for h in re.findall(r"^### (\S+)\s*$", runbook, re.M)}
-    assert alert_names() == EXPECTED_ALERTS
+    assert alert_names() == EXPECTED_ALERTS | ACCOUNT_ALERTS
     for rule in alert_rules():
         name = rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}, name
@@ -131,9 +146,10 @@ def test_every_alert_has_severity_summary_description_and_links() -> None:
         assert annotations["summary"].strip(), name
         assert len(annotations["description"].split()) >= 15, name
         page, anchor = annotations["runbook_url"].split("#")
-        assert page.endswith("/docs/alerts.md"), name
+        (doc,) = [doc for doc, names in RUNBOOK_PAGES.items() if name in names]
+        assert page.endswith(f"/docs/{doc}"), name
         assert anchor == name.lower(), name
-        assert anchor in headings, name
+        assert anchor in runbook_headings(doc), name
         assert annotations["dashboard_url"].startswith("http"), name
         assert "/d/binance-pm-collateral" in annotations["dashboard_url"], name
 

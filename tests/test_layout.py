@@ -1,9 +1,11 @@
-"""The package's import direction: web -> service -> gate -> upstream, the collector reads the
-snapshots, nothing in upstream/ imports the rest, and only the entry point imports web/."""
+"""The package's import direction: web -> service -> scrape -> gate -> upstream, the collector
+reads the snapshots, nothing in upstream/ imports the rest, and only the entry point imports
+web/. Each decision has its module: faults in upstream/faults.py, the scrape's in scrape.py."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
@@ -18,20 +20,24 @@ ALLOWED: dict[str, frozenset[str]] = {
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
+    "changes": frozenset(),
     "gate": frozenset({"state", "upstream"}),
     "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
+    "scrape": frozenset({"exposition", "metrics", "gate", "state", "upstream"}),
     "service": frozenset(
-        {"config", "exposition", "metrics", "gate", "state", "upstream"}
-        | {"accounts", "margin", "fakebinance"}
+        {"config", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin", "fakebinance", "changes"}
     ),
     "web": frozenset(
-        {"config", "service", "exposition", "metrics", "gate", "state", "upstream"}
-        | {"accounts", "margin"}
+        {"config", "service", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin", "changes"}
     ),
+    # --check: the exporter's own endpoints, each requested once.
+    "check": frozenset({"config", "accounts", "service", "gate", "upstream"}),
     "cli": frozenset(
-        {"config", "logs", "eventloop", "service", "web", "exposition", "metrics", "gate"}
-        | {"state", "upstream", "accounts", "margin"}
+        {"config", "logs", "eventloop", "service", "web", "scrape", "exposition", "metrics"}
+        | {"gate", "state", "upstream", "accounts", "margin", "check", "changes"}
     ),
     "__main__": frozenset({"cli"}),
 }
@@ -116,6 +122,72 @@ def test_the_check_sees_an_import_against_the_flow() -> None:
         "exporter.gate imports exporter.metrics"
     ]
     assert violations("exporter.web.app", "from . import guard\nfrom ..service import X\n") == []
+
+
+SETTINGS_MODULE = "exporter.config.settings"
+ENVIRONMENT_NAME = re.compile(r"\bBINANCE_[A-Z0-9_]+\b")
+
+
+def docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes of a module and its classes and functions."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def settings_outside_the_table(module: str, source: str) -> list[str]:
+    """What declares or reads a setting outside the settings table: a command-line parser, or
+    an environment variable of the exporter named in code (docstrings may mention them)."""
+    if module == SETTINGS_MODULE:
+        return []
+    tree = ast.parse(source)
+    skip = docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("add_argument", "ArgumentParser"):
+            found.append(f"{module}: {node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "ArgumentParser":
+            found.append(f"{module}: ArgumentParser")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip
+            and ENVIRONMENT_NAME.search(node.value)
+        ):
+            found.append(f"{module}: {ENVIRONMENT_NAME.search(node.value).group()}")  # type: ignore[union-attr]
+    return found
+
+
+def test_every_setting_is_declared_once_in_the_settings_table() -> None:
+    modules = package_modules()
+    assert SETTINGS_MODULE in modules
+    found = [
+        bad
+        for module, source in modules.items()
+        for bad in settings_outside_the_table(module, source)
+    ]
+    assert found == []
+    defining = [
+        module for module, source in modules.items() if re.search(r"^SETTINGS\b", source, re.M)
+    ]
+    assert defining == [SETTINGS_MODULE]
+
+
+def test_the_settings_check_sees_a_second_declaration() -> None:
+    parser = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x')\n"
+    assert settings_outside_the_table("exporter.cli", parser) == [
+        "exporter.cli: ArgumentParser",
+        "exporter.cli: add_argument",
+    ]
+    reading = '"""Reads BINANCE_PM_X."""\nimport os\nx = os.environ.get("BINANCE_PM_X")\n'
+    assert settings_outside_the_table("exporter.web.app", reading) == [
+        "exporter.web.app: BINANCE_PM_X"
+    ]
+    assert settings_outside_the_table(SETTINGS_MODULE, reading) == []
 
 
 # Fault policy: every failure is classified in exporter/upstream/faults.py. Elsewhere no module
@@ -211,3 +283,51 @@ def test_the_check_sees_a_classification_outside_faults_py() -> None:
     assert fault_classifications("exporter.gate", "if fault.reason is Reason.AUTH:\n    x = 1\n")
     assert fault_classifications("exporter.gate", "x = fault.code == INVALID_TIMESTAMP\n")
     assert fault_classifications("exporter.metrics", "x = summary.status == known\n") == []
+
+
+# The scrape decision: whether a scrape waits for a request, for how long, or is served the cache
+# is decided in exporter/scrape.py alone. No other module joins or starts a source's request for
+# a scrape, works out a scrape's wait, or tells the exposition what to render again.
+SCRAPE_MODULE = "exporter.scrape"
+SCRAPE_DECISIONS = frozenset(
+    {
+        "in_flight",
+        "forget_exporter_metrics",
+        "forget_own_metrics",
+        "wait_budget",
+        "requests_to_wait_for",
+        "wait_until",
+        "cache_holds_until",
+    }
+)
+
+
+def scrape_decisions(module: str, source: str) -> list[str]:
+    if module == SCRAPE_MODULE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in SCRAPE_DECISIONS:
+                found.append(f"{module}:{node.lineno} calls {name}")
+    return found
+
+
+def test_the_scrape_decision_is_made_in_scrape_py() -> None:
+    found = [
+        bad
+        for module, source in package_modules().items()
+        for bad in scrape_decisions(module, source)
+    ]
+    assert found == []
+
+
+def test_the_check_sees_a_scrape_decision_elsewhere() -> None:
+    source = "if gate.in_flight() is None:\n    exposition.forget_exporter_metrics()\n"
+    assert scrape_decisions("exporter.service", source) == [
+        "exporter.service:1 calls in_flight",
+        "exporter.service:2 calls forget_exporter_metrics",
+    ]
+    assert scrape_decisions(SCRAPE_MODULE, source) == []

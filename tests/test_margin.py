@@ -121,3 +121,31 @@ def test_a_liability_without_a_rate_counts_in_full() -> None:
     margin = account_margin(Product.PM, {"ABC": -3.0}, {"ABC": 2.0}, schedule, -6.0)
     assert margin.assets[0].collateral_value_usd == -6.0
     assert margin.residual_usd == 0.0
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["A", "B", "C"]), finite, max_size=3),
+    st.dictionaries(st.sampled_from(["A", "B", "C"]), finite.map(abs), max_size=3),
+    st.dictionaries(st.sampled_from(["A", "B"]), st.floats(min_value=0, max_value=1), max_size=2),
+    tier_lists,
+    st.none() | finite,
+)
+def test_any_finite_inputs_give_finite_figures_or_none(
+    balances: dict[str, float],
+    prices: dict[str, float],
+    flat: dict[str, float],
+    pairs: list[tuple[float, float]],
+    equity: float | None,
+) -> None:
+    tiers = {"B": dict(zip("123456789", as_tiers(pairs), strict=False))}
+    schedule = schedule_of(flat, tiers)
+    for product in Product:
+        margin = account_margin(product, balances, prices, schedule, equity)
+        assert [row.asset for row in margin.assets] == sorted(balances)
+        for row in margin.assets:
+            for figure in (row.value_usd, row.collateral_value_usd):
+                assert figure is None or math.isfinite(figure)
+        assert margin.residual_usd is None or math.isfinite(margin.residual_usd)

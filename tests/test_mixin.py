@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import _jsonnet
+import pytest
 import yaml
 
 from scripts.render_mixin import ALERTS, DASHBOARDS, PROMETHEUS_RULE, REPO, evaluate, render
@@ -282,9 +283,7 @@ NEIGHBOUR_KEYS = {"runbookURLPattern", "dashboardTags", "grafanaURL", "dashboard
 
 
 def test_every_config_key_carries_the_mixin_prefix() -> None:
-    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
-    code = f"std.objectFieldsAll((import {mixin})._config)"
-    keys = json.loads(_jsonnet.evaluate_snippet("keys", code))
+    keys = sorted(config_keys())
     assert len(keys) >= 20
     assert [key for key in keys if not re.fullmatch(r"binancePM[A-Z]\w+", key)] == []
     assert NEIGHBOUR_KEYS.isdisjoint(keys)
@@ -366,3 +365,156 @@ def test_the_documented_overrides_command_renders_rules_and_dashboard(tmp_path: 
     ).read_bytes()
     result = promtool("check", "rules", str(out / ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_renderer_needs_only_the_package_and_its_mixin_extra() -> None:
+    """`pip install '.[mixin]'` (the README's virtualenv) is all scripts/render_mixin.py needs:
+    every module it imports is the standard library's or a distribution that the package's
+    dependencies or its `mixin` extra name."""
+    import ast
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    allowed = {
+        canonicalize_name(Requirement(line).name)
+        for line in [*project["dependencies"], *project["optional-dependencies"]["mixin"]]
+    }
+    tree = ast.parse((REPO / "scripts" / "render_mixin.py").read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    third_party = sorted(imported - set(sys.stdlib_module_names) - {"__future__"})
+    assert third_party == ["_jsonnet", "yaml"]
+    distributions = packages_distributions()
+    needed = {canonicalize_name(distributions[module][0]) for module in third_party}
+    assert needed <= allowed, f"{sorted(needed - allowed)} not in dependencies or the mixin extra"
+
+
+def test_the_dashboards_thresholds_follow_the_alerts_config() -> None:
+    mixin = evaluate(
+        {
+            "binancePMStaleAfterSeconds": 900,
+            "binancePMIPWeightBudget": 6000,
+            "binancePMIPWeightNearLimitRatio": 0.5,
+        }
+    )
+    panels = {p["title"]: p for p in mixin["dashboards"][DASHBOARD]["panels"]}
+    steps = {
+        title: [
+            step["value"]
+            for step in panels[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        ]
+        for title in ("Data age", "Age of the data", "Binance IP weight used (budget 6,000/min)")
+    }
+    assert steps == {
+        "Data age": [None, 300, 900],
+        "Age of the data": [None, 300, 900],
+        "Binance IP weight used (budget 6,000/min)": [None, 3000, 6000],
+    }
+    weight = panels["Binance IP weight used (budget 6,000/min)"]
+    assert weight["fieldConfig"]["defaults"]["max"] == 6000
+    assert (
+        "Orange from 3,000 (50%, BinancePMIPWeightNearLimit), red at 6,000" in weight["description"]
+    )
+    assert panels["Data age"]["description"].endswith(
+        "the BinancePMDataStale alert fires past 15m."
+    )
+    assert "BinancePMDataStale fires past 900 s" in panels["Age of the data"]["description"]
+    (stale,) = rules_named(mixin, "BinancePMDataStale")
+    assert "> 900" in stale["expr"]
+
+
+PANELS_LIB = json.dumps(str(REPO / "mixin" / "dashboards" / "panels.libsonnet"))
+
+
+def layout(rows: str) -> Any:
+    code = (
+        f"local p = import {PANELS_LIB};"
+        " local s(w, h=4) = p.stat('s', 'a stat', p.instant('up'), width=w, height=h);"
+        f" [[q.id, q.type, q.gridPos] for q in p.layout({rows})]"
+    )
+    return json.loads(_jsonnet.evaluate_snippet("layout", code))
+
+
+def test_rows_lay_their_panels_out_in_lines_and_number_them_after_the_row() -> None:
+    placed = layout("[p.row('A', 1, [s(12), s(12, 6), s(8)]), p.row('B', 30, [s(24, 2)])]")
+    assert placed == [
+        [1, "row", {"x": 0, "y": 0, "w": 24, "h": 1}],
+        [2, "stat", {"x": 0, "y": 1, "w": 12, "h": 4}],
+        [3, "stat", {"x": 12, "y": 1, "w": 12, "h": 6}],
+        [4, "stat", {"x": 0, "y": 7, "w": 8, "h": 4}],
+        [30, "row", {"x": 0, "y": 11, "w": 24, "h": 1}],
+        [31, "stat", {"x": 0, "y": 12, "w": 24, "h": 2}],
+    ]
+    with pytest.raises(RuntimeError, match="panel ids collide"):
+        layout("[p.row('A', 1, [s(4), s(4)]), p.row('B', 2, [s(4)])]")
+
+
+def config_keys() -> set[str]:
+    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
+    code = f"std.objectFieldsAll((import {mixin})._config)"
+    return set(json.loads(_jsonnet.evaluate_snippet("keys", code)))
+
+
+def test_every_config_key_the_docs_and_comments_name_exists() -> None:
+    places = [
+        REPO / "README.md",
+        REPO / "CHANGELOG.md",
+        *sorted((REPO / "docs").glob("*.md")),
+        *sorted((REPO / "prometheus").glob("*.yml")),
+        *MIXIN_SOURCES,
+    ]
+    named = {
+        (path.relative_to(REPO).as_posix(), key)
+        for path in places
+        for key in re.findall(r"\bbinancePM[A-Z]\w*", path.read_text(encoding="utf-8"))
+    }
+    assert len({key for _, key in named}) >= 20
+    keys = config_keys()
+    assert sorted((where, key) for where, key in named if key not in keys) == []
+
+
+def test_the_mixin_merges_with_another_that_uses_the_common_key_names() -> None:
+    """Beside a mixin with node-mixin's and kubernetes-mixin's own `_config` keys (in either
+    order), each keeps its settings, rules and dashboards."""
+    neighbour = (
+        "{ _config+:: { runbookURLPattern: 'https://runbooks.example/node/%s',"
+        " dashboardTags: ['node-exporter-mixin'], grafanaURL: 'https://node.example',"
+        " selector: 'job=\"node\"' },"
+        " prometheusAlerts+:: { groups+: [{ name: 'node', rules: [{ alert: 'NodeDown',"
+        " expr: 'up{%s} == 0' % $._config.selector,"
+        " annotations: { runbook_url: $._config.runbookURLPattern % 'nodedown' } }] }] },"
+        " grafanaDashboards+:: { 'node.json': { tags: $._config.dashboardTags } } }"
+    )
+    ours = f"(import {json.dumps(str(REPO / 'mixin' / 'mixin.libsonnet'))})"
+    alone = evaluate()
+    for combined in (f"{neighbour} + {ours}", f"{ours} + {neighbour}"):
+        code = (
+            f"local m = {combined};"
+            " { alerts: m.prometheusAlerts, dashboards: m.grafanaDashboards }"
+        )
+        merged = json.loads(_jsonnet.evaluate_snippet("merged", code))
+        node, *rest = sorted(merged["alerts"]["groups"], key=lambda g: g["name"] != "node")
+        assert node["rules"] == [
+            {
+                "alert": "NodeDown",
+                "expr": 'up{job="node"} == 0',
+                "annotations": {"runbook_url": "https://runbooks.example/node/nodedown"},
+            }
+        ]
+        assert sorted(rest, key=lambda g: g["name"]) == sorted(
+            alone["alerts"]["groups"], key=lambda g: g["name"]
+        )
+        assert merged["dashboards"]["node.json"] == {"tags": ["node-exporter-mixin"]}
+        assert merged["dashboards"][DASHBOARD] == alone["dashboards"][DASHBOARD]

@@ -16,6 +16,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.registry import Collector
 
 from exporter.exposition import ExpositionCache
+from exporter.scrape import ScrapePlanner
 from tests.conftest import PLAIN_ACCEPT, StartExporter, parse_samples, rates_of
 from tests.exporter_subprocess import REPO, exporter_process
 from tests.test_exposition import PROMETHEUS_ACCEPT
@@ -69,20 +70,23 @@ async def test_process_metrics_are_rendered_at_most_once_a_second(
     await running.scrape()
     clock = [1000.0]
     real = running.exporter.exposition
-    cache = ExpositionCache(
+    cache = ExpositionCache(running.exporter.collector, _process_collectors_counting(calls := [0]))
+    scrapes = ScrapePlanner(
+        running.exporter.gates,
         running.exporter.collector,
-        _process_collectors_counting(calls := [0]),
+        cache,
+        timeout=10.0,
+        max_stale=600.0,
         monotonic=lambda: clock[0],
     )
-    cache.sync()
-    first = cache.for_request(PLAIN_ACCEPT, "")
+    first = await scrapes.serve(None, PLAIN_ACCEPT, "")
     for _ in range(50):
-        assert cache.for_request(PLAIN_ACCEPT, "") is first
+        assert await scrapes.serve(None, PLAIN_ACCEPT, "") is first
     clock[0] += 0.99
-    assert cache.for_request(PLAIN_ACCEPT, "") is first
+    assert await scrapes.serve(None, PLAIN_ACCEPT, "") is first
     assert calls == [1]
     clock[0] += 0.02
-    again = cache.for_request(PLAIN_ACCEPT, "")
+    again = await scrapes.serve(None, PLAIN_ACCEPT, "")
     assert again is not first
     assert calls == [2]
     assert real is not cache
@@ -153,19 +157,23 @@ async def test_idle_connections_beyond_the_files_limit_do_not_stop_scrapes() -> 
 
 
 ACCEPT_FLOOD_SCRIPT = """
-import asyncio, logging, resource, socket, sys
-from exporter.web.listener import limit_accept_errors
+import asyncio, logging, os, resource, sys
+from aiohttp import web
+from exporter.web.listener import serving
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 async def main():
-    loop = asyncio.get_running_loop()
-    limit_accept_errors(loop)
-    kept = []
-    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    print(port, flush=True)
-    await asyncio.sleep(4)
-    server.close()
+    async with serving(web.Application(), "127.0.0.1", 0, max_connections=40) as listener:
+        taken = []
+        while True:  # the descriptors the connection cap counts on, taken by something else
+            try:
+                taken.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                break
+        for fd in taken[:8]:
+            os.close(fd)
+        print(listener.port, flush=True)
+        await asyncio.sleep(4)
 asyncio.run(main())
 """
 

@@ -15,7 +15,7 @@ import aiohttp
 from bench.soak import V1_PATH, FlappingUpstream, Sample, memory_figures
 
 REPO = Path(__file__).resolve().parent.parent
-CI_DURATION_SECONDS = 12
+CI_DURATION_SECONDS = 15
 
 
 def test_short_soak_holds_every_check(tmp_path: Path) -> None:
@@ -44,6 +44,8 @@ def test_short_soak_holds_every_check(tmp_path: Path) -> None:
     assert figures["served"]["ip_banned"] >= 1
     assert figures["odd_header_scrapes"] > 10
     assert figures["wrong_passwords_refused"] > 100
+    assert figures["held_cut_off"]["partial_head"] > 0
+    assert figures["held_cut_off"]["silent"] > 0
 
 
 async def test_soak_catches_a_client_that_ignores_retry_after() -> None:
