@@ -130,7 +130,9 @@ async def measure(
             )
             config = prometheus_config([listen], rules=rules)
             processes.append(
-                await start_prometheus(session, config, work / "prometheus", port, versions)
+                await start_prometheus(
+                    session, config, work / "prometheus", port, versions, startup_timeout=300
+                )
             )
 
             # Prometheus compacts the backfilled two-hour blocks into longer ones first, as a

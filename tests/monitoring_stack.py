@@ -175,6 +175,7 @@ async def start_prometheus(
     directory: Path,
     port: int,
     versions: Versions = PROMETHEUS_2,
+    startup_timeout: float = STARTUP_TIMEOUT,
 ) -> asyncio.subprocess.Process:
     """A Prometheus of `versions` on loopback; its storage in `directory` is kept across
     restarts."""
@@ -194,7 +195,7 @@ async def start_prometheus(
         async with session.get(f"http://127.0.0.1:{port}/-/ready") as response:
             return response.status == 200
 
-    await wait_for(ready, "Prometheus to be ready")
+    await wait_for(ready, "Prometheus to be ready", startup_timeout)
     return process
 
 

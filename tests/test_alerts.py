@@ -248,6 +248,13 @@ def expr(new: str) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def without(key: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(rule: dict[str, Any]) -> None:
+        del rule[key]
+
+    return mutate
+
+
 def setting(key: str, value: str) -> Callable[[dict[str, Any]], None]:
     def mutate(rule: dict[str, Any]) -> None:
         rule[key] = value
