@@ -411,9 +411,9 @@ def test_the_runbook_gives_the_rules_severity_and_timing(alert: str) -> None:
 
 
 def test_the_runbook_check_finds_a_wrong_severity_and_duration() -> None:
-    _, required = rule_timing(rendered_alerts()["BinancePMTieredCollateralRateDropped"])
-    assert required == {5400}
-    wrong = "*warning*. The rate fell.\n\n- It resolves by itself an hour after the drop.\n"
+    _, required = rule_timing(rendered_alerts()["BinancePMAccountCollateralCut"])
+    assert required == {5400, 60}
+    wrong = "*warning*. The rate fell.\n\n- It resolves by itself an hour after the cut.\n"
     assert set(re.findall(r"\*(critical|warning)\*", wrong)) != {"critical", "warning"}
     assert not required <= prose_durations(wrong)
     assert prose_durations("lasts 1 h 30 min, for 5 minutes, an hour") == {5400, 300, 3600}
