@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+from tests.support.tools import promtool
+
 PROMETHEUS_DIR = REPO / "prometheus"
 ALERTS = PROMETHEUS_DIR / "alerts.yml"
 ALERTS_TEST = PROMETHEUS_DIR / "alerts_test.yml"
@@ -40,14 +41,6 @@ EXPECTED_ALERTS = {
     TIER_BRACKETS_ALERT,
     TIER_DOWN_ALERT,
 }
-
-
-def promtool(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("promtool")
-    assert binary is not None, "promtool is not installed (Debian package: prometheus)"
-    return subprocess.run(
-        [binary, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def load_yaml(path: Path) -> Any:
@@ -78,6 +71,7 @@ def test_promtool_check_rules() -> None:
     assert f"SUCCESS: {len(all_rules())} rules found" in result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_test_rules() -> None:
     result = promtool("test", "rules", str(ALERTS_TEST))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -303,6 +297,7 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "bad"), sorted(BAD_RULES))
 def test_unit_tests_reject_a_wrong_rule(name: str, bad: str, tmp_path: Path) -> None:
     mutate, failing_test = BAD_RULES[(name, bad)]

@@ -17,9 +17,9 @@ import yaml
 
 from exporter.config import load_config
 from exporter.web.healthcheck import PATH as HEALTHZ
-from tests.tools import tool
+from tests.support.paths import REPO
+from tests.support.tools import tool
 
-REPO = Path(__file__).resolve().parent.parent
 KUBERNETES = REPO / "deploy" / "kubernetes"
 BASE = KUBERNETES / "base"
 ALERTS = REPO / "prometheus" / "alerts.yml"

@@ -107,3 +107,81 @@ def test_the_check_sees_an_import_against_the_flow() -> None:
         "exporter.gate imports exporter.metrics"
     ]
     assert violations("exporter.web.app", "from . import guard\nfrom ..service import X\n") == []
+
+
+TESTS = PACKAGE.parent / "tests"
+SUPPORT = TESTS / "support"
+
+
+def modules_of_the_tests() -> dict[str, str]:
+    """Every module under tests/, by dotted name (`tests.test_cli`, `tests.support.process`)."""
+    return {
+        ".".join(path.relative_to(TESTS.parent).with_suffix("").parts): path.read_text()
+        for path in sorted(TESTS.rglob("*.py"))
+    }
+
+
+def imports_of(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names if base == "tests")
+    return found
+
+
+def support_violations(module: str, source: str) -> list[str]:
+    """A test module may import tests.support, never another test module or conftest; a
+    helper (a module of tests/ that is neither a test module nor conftest) lives in
+    tests/support/."""
+    bad = []
+    if module.startswith("tests.") and not module.startswith("tests.support"):
+        leaf = module.rsplit(".", 1)[-1]
+        if leaf not in {"__init__", "conftest"} and not leaf.startswith("test_"):
+            bad.append(f"{module} is a helper outside tests/support/")
+    for imported in sorted(imports_of(source)):
+        names = imported.split(".")
+        if names[0] == "tests":
+            names = names[1:]
+        elif names[0] not in {"conftest"} and not names[0].startswith("test_"):
+            continue
+        if names and (names[0] == "conftest" or names[0].startswith("test_")):
+            bad.append(f"{module} imports {imported}")
+    return bad
+
+
+def test_test_modules_import_only_the_support_package() -> None:
+    found = [
+        bad
+        for module, source in modules_of_the_tests().items()
+        for bad in support_violations(module, source)
+    ]
+    assert found == []
+
+
+def test_the_test_rule_sees_a_test_importing_a_test_or_conftest_and_a_stray_helper() -> None:
+    assert support_violations("tests.test_a", "from tests.test_b import X\n") == [
+        "tests.test_a imports tests.test_b"
+    ]
+    assert support_violations("tests.test_a", "from tests.conftest import API_KEY\n") == [
+        "tests.test_a imports tests.conftest"
+    ]
+    assert support_violations("tests.test_a", "from tests import conftest\n") == [
+        "tests.test_a imports tests.conftest"
+    ]
+    assert support_violations("tests.support.x", "from tests.test_b import X\n") == [
+        "tests.support.x imports tests.test_b"
+    ]
+    assert support_violations("tests.test_a", "import conftest\n") == [
+        "tests.test_a imports conftest"
+    ]
+    assert support_violations("tests.helpers", "") == [
+        "tests.helpers is a helper outside tests/support/"
+    ]
+    assert support_violations("tests.test_a", "from tests.support.process import REPO\n") == []
+    assert (
+        support_violations("tests.conftest", "from tests.support.exporter import Running\n") == []
+    )

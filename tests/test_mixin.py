@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from scripts.render_mixin import ALERTS, DASHBOARDS, PROMETHEUS_RULE, REPO, evaluate, render
-from tests.test_alerts import promtool
+from tests.support.tools import promtool
 
 DASHBOARD = "binance-pm-collateral.json"
 RAW_METRIC = re.compile(r"(?<![:\w])(binance_pm_\w+|up)(?![:\w])(\{[^}]*\})?")
@@ -40,6 +41,7 @@ def test_committed_files_equal_the_rendering() -> None:
     assert run_render("--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_check_names_the_file_that_differs(tmp_path: Path) -> None:
     for path in render():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.echoes import FORMS, json_escaped_all, url_encoded_all
-from tests.exporter_subprocess import REPO, exporter_process
-from tests.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
+from tests.support.echoes import FORMS, json_escaped_all, url_encoded_all
+from tests.support.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
+from tests.support.paths import REPO
+from tests.support.process import exporter_process
 
 # Shaped like Binance's: 64 letters and digits.
 KEY = "K" + secrets.token_hex(32)[:63]

@@ -18,10 +18,10 @@ import bcrypt
 import pytest
 
 from exporter.web.healthcheck import alive
-from tests.exporter_subprocess import exporter_process
-from tests.fake_binance import FakeBinance
-from tests.pki import Pki, make_pki
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
+from tests.support.pki import Pki, make_pki
+from tests.support.process import exporter_process
 
 PASSWORD = "s3cret-scrape-password"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
@@ -306,6 +306,7 @@ FLOOD_SECONDS = 3.0
 SCRAPE_LIMIT_SECONDS = 5.0  # the flood delayed real scrapes by 14-16 s before
 
 
+@pytest.mark.slow
 async def test_a_flood_of_wrong_passwords_does_not_delay_a_verified_scrape(
     fake: FakeBinance, tmp_path: Path
 ) -> None:
