@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from exporter import eventloop
+from exporter.accounts import Account
 from exporter.config import Config, ConfigError, load_config
 from exporter.logs import setup_logging
-from exporter.service import running_exporter
+from exporter.service import configured_accounts, running_exporter
 from exporter.web.app import make_app
 from exporter.web.guard import LiveWebConfig
 from exporter.web.listener import serving
@@ -33,14 +34,16 @@ def display_address(host: str | None, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def serve(config: Config, web_config: WebConfig | None = None) -> None:
+async def serve(
+    config: Config, web_config: WebConfig | None = None, accounts: Sequence[Account] | None = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     live = LiveWebConfig(web_config) if web_config is not None else None
     loop.add_signal_handler(signal.SIGHUP, reload_on_hangup, live)
-    async with running_exporter(config) as exporter, AsyncExitStack() as stack:
+    async with running_exporter(config, accounts) as exporter, AsyncExitStack() as stack:
         app = make_app(exporter, live)
         try:
             listener = await stack.enter_async_context(
@@ -88,13 +91,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_open_files_limit()
     try:
         config = load_config(sys.argv[1:] if argv is None else argv)
-        web_config = load_web_config(config.web_config_file) if config.web_config_file else None
+        web_config = (
+            load_web_config(config.web_config_file, config.sources["web_config_file"])
+            if config.web_config_file
+            else None
+        )
+        accounts = configured_accounts(config)
     except ConfigError as exc:
         print(f"binance-pm-exporter: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config.log_level, config.log_format, config.secrets)
+    account_secrets = [s for account in accounts for s in (account.api_key, account.api_secret)]
+    setup_logging(config.log_level, config.log_format, (*config.secrets, *account_secrets))
     try:
-        eventloop.run(serve(config, web_config))
+        eventloop.run(serve(config, web_config, accounts))
     except StartupError as exc:
         print(f"binance-pm-exporter: {exc}", file=sys.stderr)
         return 1

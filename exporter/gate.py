@@ -21,7 +21,7 @@ from typing import Generic
 
 from exporter.state import EndpointStats, Snapshot
 from exporter.upstream.budget import IpBudget
-from exporter.upstream.faults import Reason, UpstreamFault, is_rate_limit
+from exporter.upstream.faults import UpstreamFault, internal_error, is_rate_limit
 from exporter.upstream.results import Deferred, Fetched, PayloadT
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ BACKOFF_BASE_SECONDS = 1.0
 # minutes: 120s - 60s = 60s. Rate-limit floors (Retry-After) are not capped by it.
 BACKOFF_CAP_SECONDS = 60.0
 MAX_DOUBLINGS = 32
+# Distinct bugs whose traceback was logged: a bug seen again is logged as any repeated failure.
+MAX_BUGS_REMEMBERED = 32
 
 
 class BackoffPolicy:
@@ -69,8 +71,12 @@ class RefreshGate(Generic[PayloadT]):
         backoff: BackoffPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        account: str | None = None,
     ) -> None:
         self.name = name
+        # Per-account endpoints carry the account's name (the `account` label) as well.
+        self.account = account
+        self.label = name if account is None else f"{name}[{account}]"
         self._fetch = fetch
         self._budget = budget
         self._min_interval = min_interval
@@ -85,6 +91,7 @@ class RefreshGate(Generic[PayloadT]):
         self.next_allowed = 0.0
         self._inflight: asyncio.Task[None] | None = None
         self._last_invalid_entries = 0
+        self._bugs_logged: set[str] = set()
 
     def is_due(self) -> bool:
         return self._clock() >= self.next_allowed and self._budget.is_open()
@@ -103,14 +110,14 @@ class RefreshGate(Generic[PayloadT]):
         if self._inflight is None:
             if not self.is_due():
                 return
-            self._inflight = asyncio.create_task(self._attempt(), name=f"refresh-{self.name}")
+            self._inflight = asyncio.create_task(self._attempt(), name=f"refresh-{self.label}")
         remaining = deadline - self._clock()
         if remaining <= 0:
             return
         try:
             await asyncio.wait_for(asyncio.shield(self._inflight), remaining)
         except TimeoutError:
-            log.debug("scrape deadline reached while the %s request is still running", self.name)
+            log.debug("scrape deadline reached while the %s request is still running", self.label)
 
     async def close(self) -> None:
         task = self._inflight
@@ -127,11 +134,11 @@ class RefreshGate(Generic[PayloadT]):
         except UpstreamFault as fault:
             self._record_failure(fault, started, started_wall)
         except Deferred:
-            log.debug("%s request deferred: upstream requests are paused", self.name)
+            log.debug("%s request deferred: upstream requests are paused", self.label)
             self.next_allowed = max(started + self._min_interval, self._budget.not_before)
         except Exception as exc:  # a bug must not stop the exporter: count it, log it, go on
-            log.exception("unexpected error during the %s request", self.name)
-            bug = UpstreamFault(Reason.INVALID_RESPONSE, f"unexpected {type(exc).__name__}")
+            bug = internal_error(exc)
+            self._log_bug_once(bug, exc)
             self._record_failure(bug, started, started_wall)
         else:
             self._record_success(fetched, started)
@@ -140,18 +147,32 @@ class RefreshGate(Generic[PayloadT]):
             self.generation += 1
             self._inflight = None
 
+    def _log_bug_once(self, bug: UpstreamFault, exc: Exception) -> None:
+        """The traceback of a bug at ERROR the first time it happens, not on every request."""
+        if bug.detail in self._bugs_logged:
+            return
+        if len(self._bugs_logged) >= MAX_BUGS_REMEMBERED:
+            self._bugs_logged.clear()
+        self._bugs_logged.add(bug.detail)
+        log.error(
+            "%s: internal error of the exporter, counted as reason=%s (not a fault of Binance)",
+            self.label,
+            bug.reason.value,
+            exc_info=exc,
+        )
+
     def _record_success(self, fetched: Fetched[PayloadT], started: float) -> None:
         self.stats.invalid_entries += fetched.invalid_entries
         self._budget.note_weight(fetched.used_weight)
         if not self.snapshot.up:
             if self.snapshot.last_attempt is None:
-                log.info("%s: first upstream request succeeded", self.name)
+                log.info("%s: first upstream request succeeded", self.label)
             else:
-                log.info("%s: upstream is back up after %d failures", self.name, self.failures)
+                log.info("%s: upstream is back up after %d failures", self.label, self.failures)
         if fetched.invalid_entries != self._last_invalid_entries:
             log.warning(
                 "%s: %d invalid entries in the response (were %d); they are skipped",
-                self.name,
+                self.label,
                 fetched.invalid_entries,
                 self._last_invalid_entries,
             )
@@ -181,15 +202,15 @@ class RefreshGate(Generic[PayloadT]):
             delay = max(delay, self._clock() - started + wait)
         self.next_allowed = started + delay
         if self.snapshot.up or self.snapshot.last_attempt is None:
-            log.warning("%s: upstream request failed: %s", self.name, fault.describe())
+            log.warning("%s: upstream request failed: %s", self.label, fault.describe())
         elif fault.reason != self.snapshot.last_reason:
-            log.warning("%s: upstream still failing, now: %s", self.name, fault.describe())
+            log.warning("%s: upstream still failing, now: %s", self.label, fault.describe())
         else:
-            log.debug("%s: upstream request failed again: %s", self.name, fault.describe())
+            log.debug("%s: upstream request failed again: %s", self.label, fault.describe())
         if self.failures == 2:
             log.warning(
                 "%s: backing off after consecutive failures; next request in %.1fs",
-                self.name,
+                self.label,
                 self.seconds_until_due(),
             )
         self.snapshot = replace(

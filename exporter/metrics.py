@@ -5,7 +5,7 @@ piece per family group: rates, tiers, upstream health."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +19,21 @@ from prometheus_client.metrics_core import (
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import __version__
 from exporter.gate import RefreshGate
+from exporter.margin import Product, RateSchedule, account_margin, schedule_of
 from exporter.upstream.budget import IP_WEIGHT_LIMIT, IpBudget
 from exporter.upstream.clock import ServerClock
 from exporter.upstream.faults import Reason
 from exporter.upstream.parse import ParsedRates
+from exporter.upstream.parse_account import (
+    ACCOUNT_STATUSES,
+    AccountSummary,
+    ParsedBalances,
+    ParsedPrices,
+)
 from exporter.upstream.parse_tiers import ParsedTiers
 
 PREFIX = "binance_pm"
@@ -112,12 +120,14 @@ SERVER_TIME_OFFSET = Family(
 UPSTREAM_REQUESTS = Family(
     "upstream_requests",
     "Requests sent to the Binance API, by endpoint (v1, v2; time: /api/v3/time, asked before "
-    "signed v2 requests).",
+    "signed requests; account, balance, index_price, papi_account, papi_balance: the Portfolio "
+    "Margin accounts, with `account` where per account).",
     ("endpoint",),
 )
 UPSTREAM_ERRORS = Family(
     "upstream_errors",
-    "Failed requests to the Binance API, by endpoint (v1, v2, time) and reason.",
+    "Failed requests to the Binance API, by endpoint (v1, v2, time and the account endpoints) "
+    "and reason.",
     ("endpoint", "reason"),
 )
 CLOCK_ENDPOINT = "time"
@@ -147,6 +157,167 @@ EXPOSITION_ERRORS = Family(
     "exposition_errors",
     "Failures to build the /metrics exposition (a bug); the last good one was served instead.",
 )
+
+
+ACCOUNT = ("account",)
+ACCOUNT_ASSET = ("account", "asset")
+ACCOUNT_UP = Family(
+    "account_up", "1 if the account's last account and balance requests succeeded, else 0.", ACCOUNT
+)
+ACCOUNT_INFO = Family(
+    "account",
+    "The watched account: its product (pm_pro, pm) and Binance's account type; always 1.",
+    ("account", "product", "account_type"),
+)
+ACCOUNT_UNI_MMR = Family(
+    "account_uni_mmr",
+    "Binance's uniMMR of the account (equity / maintenance margin), as reported.",
+    ACCOUNT,
+)
+ACCOUNT_EQUITY = Family(
+    "account_equity_usd",
+    "accountEquity: the account's equity after collateral rates, USD.",
+    ACCOUNT,
+)
+ACCOUNT_ACTUAL_EQUITY = Family(
+    "account_actual_equity_usd",
+    "actualEquity: the account's equity before collateral rates, USD.",
+    ACCOUNT,
+)
+ACCOUNT_MAINTENANCE_MARGIN = Family(
+    "account_maintenance_margin_usd", "accountMaintMargin: the maintenance margin, USD.", ACCOUNT
+)
+ACCOUNT_STATUS = Family(
+    "account_status",
+    "1 for Binance's current accountStatus of the account, 0 for each other documented status.",
+    ("account", "status"),
+)
+ACCOUNT_ASSET_BALANCE = Family(
+    "account_asset_balance",
+    "Net balance of a held asset in its own units: margin asset - borrowed - interest + UM and "
+    "CM wallet balances and unrealized PnL.",
+    ACCOUNT_ASSET,
+)
+ASSET_INDEX_PRICE = Family(
+    "asset_index_price_usd",
+    "Binance's Portfolio Margin index price of the asset, USD; for assets some account holds.",
+    ("asset",),
+)
+ACCOUNT_ASSET_VALUE = Family(
+    "account_asset_value_usd",
+    "Net balance x index price of a held asset, USD (negative for a liability).",
+    ACCOUNT_ASSET,
+)
+ACCOUNT_ASSET_COLLATERAL_VALUE = Family(
+    "account_asset_collateral_value_usd",
+    "What the held asset adds to accountEquity under today's collateral rate (flat, or tiered "
+    "for Portfolio Margin Pro), USD.",
+    ACCOUNT_ASSET,
+)
+ACCOUNT_EQUITY_RESIDUAL = Family(
+    "account_equity_residual_usd",
+    "accountEquity minus the sum of the account's collateral values: how far the exporter's "
+    "model is from Binance's figure, USD.",
+    ACCOUNT,
+)
+
+
+@dataclass(frozen=True)
+class AccountGates:
+    """One watched account: its name, product and the gates of its two requests."""
+
+    name: str
+    product: Product
+    summary: RefreshGate[AccountSummary]
+    balances: RefreshGate[ParsedBalances]
+
+
+UNKNOWN_ACCOUNT_TYPE = {Product.PM: "PM_2"}  # /papi/v1/account names no accountType
+
+
+class AccountFamilies:
+    """The accounts: Binance's figures as reported, and the margin model's per-asset values
+    from the balances, the index prices and the rates in force (all fresh within --max-stale)."""
+
+    def __init__(
+        self,
+        accounts: Sequence[AccountGates],
+        prices: RefreshGate[ParsedPrices],
+        v1: RefreshGate[ParsedRates],
+        tiers: RefreshGate[ParsedTiers] | None,
+        max_stale: float,
+    ) -> None:
+        self._accounts = tuple(accounts)
+        self._prices = prices
+        self._v1 = v1
+        self._tiers = tiers
+        self._max_stale = max_stale
+        self._schedule_of: tuple[object, object, RateSchedule] | None = None
+
+    def _schedule(self, now: float) -> RateSchedule:
+        v1 = self._v1.snapshot.fresh_payload(now, self._max_stale)
+        v2 = self._tiers.snapshot.fresh_payload(now, self._max_stale) if self._tiers else None
+        cached = self._schedule_of
+        if cached is None or cached[0] is not v1 or cached[1] is not v2:
+            schedule = schedule_of(v1.rates if v1 else None, v2.tiers if v2 else None)
+            cached = self._schedule_of = (v1, v2, schedule)
+        return cached[2]
+
+    def collect(self, now: float) -> Iterator[Metric]:
+        up, info = ACCOUNT_UP.gauge(), ACCOUNT_INFO.info()
+        uni_mmr, equity = ACCOUNT_UNI_MMR.gauge(), ACCOUNT_EQUITY.gauge()
+        actual, maintenance = ACCOUNT_ACTUAL_EQUITY.gauge(), ACCOUNT_MAINTENANCE_MARGIN.gauge()
+        status, residual = ACCOUNT_STATUS.gauge(), ACCOUNT_EQUITY_RESIDUAL.gauge()
+        balance, value = ACCOUNT_ASSET_BALANCE.gauge(), ACCOUNT_ASSET_VALUE.gauge()
+        collateral, index_price = ACCOUNT_ASSET_COLLATERAL_VALUE.gauge(), ASSET_INDEX_PRICE.gauge()
+        schedule = self._schedule(now)
+        fresh_prices = self._prices.snapshot.fresh_payload(now, self._max_stale)
+        prices = fresh_prices.prices if fresh_prices is not None else None
+        held_prices: dict[str, float] = {}
+        for account in self._accounts:
+            name = account.name
+            both_up = account.summary.snapshot.up and account.balances.snapshot.up
+            up.add_metric([name], 1.0 if both_up else 0.0)
+            summary = account.summary.snapshot.fresh_payload(now, self._max_stale)
+            if summary is not None:
+                kind = summary.account_type or UNKNOWN_ACCOUNT_TYPE.get(account.product, "")
+                info.add_metric([name, account.product.value, kind], {})
+                for family, figure in (
+                    (uni_mmr, summary.uni_mmr),
+                    (equity, summary.equity_usd),
+                    (actual, summary.actual_equity_usd),
+                    (maintenance, summary.maintenance_margin_usd),
+                ):
+                    if figure is not None:
+                        family.add_metric([name], figure)
+                for known in ACCOUNT_STATUSES:
+                    status.add_metric([name, known], 1.0 if summary.status == known else 0.0)
+                if summary.status is not None and summary.status not in ACCOUNT_STATUSES:
+                    status.add_metric([name, summary.status], 1.0)
+            balances = account.balances.snapshot.fresh_payload(now, self._max_stale)
+            if balances is None:
+                continue
+            margin = account_margin(
+                account.product,
+                balances.balances,
+                prices,
+                schedule,
+                summary.equity_usd if summary is not None else None,
+            )
+            for row in margin.assets:
+                balance.add_metric([name, row.asset], row.balance)
+                if row.price_usd is not None:
+                    held_prices[row.asset] = row.price_usd
+                if row.value_usd is not None:
+                    value.add_metric([name, row.asset], row.value_usd)
+                if row.collateral_value_usd is not None:
+                    collateral.add_metric([name, row.asset], row.collateral_value_usd)
+            if margin.residual_usd is not None:
+                residual.add_metric([name], margin.residual_usd)
+        for asset in sorted(held_prices):
+            index_price.add_metric([asset], held_prices[asset])
+        yield from (up, info, uni_mmr, equity, actual, maintenance, status)
+        yield from (balance, index_price, value, collateral, residual)
 
 
 class RateFamilies:
@@ -214,6 +385,13 @@ class TierFamilies:
             yield SERVER_TIME_OFFSET.gauge_value(self._clock.offset_ms / 1000.0)
 
 
+def endpoint_labels(gate: RefreshGate[Any]) -> dict[str, str]:
+    """`endpoint`, and `account` for the requests of one account."""
+    if gate.account is None:
+        return {"endpoint": gate.name}
+    return {"endpoint": gate.name, "account": gate.account}
+
+
 class UpstreamHealthFamilies:
     """Per-endpoint requests, errors, invalid entries and latency; the current host; the IP's
     used request weight."""
@@ -235,15 +413,26 @@ class UpstreamHealthFamilies:
         invalid, latency = INVALID_ENTRIES.counter(), UPSTREAM_DURATION.histogram()
         for gate in self._gates:
             stats = gate.stats
-            requests.add_metric([gate.name], float(stats.requests))
+            labels = endpoint_labels(gate)
+            requests.samples.append(Sample(requests.name + "_total", labels, float(stats.requests)))
             for reason in Reason:
-                errors.add_metric([gate.name, reason.value], float(stats.errors[reason]))
-            invalid.add_metric([gate.name], float(stats.invalid_entries))
-            latency.add_metric(
-                [gate.name],
-                [(le, float(count)) for le, count in stats.latency.cumulative()],
-                sum_value=stats.latency.total,
+                errors.samples.append(
+                    Sample(
+                        errors.name + "_total",
+                        {**labels, "reason": reason.value},
+                        float(stats.errors[reason]),
+                    )
+                )
+            invalid.samples.append(
+                Sample(invalid.name + "_total", labels, float(stats.invalid_entries))
             )
+            buckets = stats.latency.cumulative()
+            for le, count in buckets:
+                latency.samples.append(
+                    Sample(latency.name + "_bucket", {**labels, "le": le}, float(count))
+                )
+            latency.samples.append(Sample(latency.name + "_count", labels, float(buckets[-1][1])))
+            latency.samples.append(Sample(latency.name + "_sum", labels, stats.latency.total))
         if self._clock is not None:
             requests.add_metric([CLOCK_ENDPOINT], float(self._clock.requests))
             for reason in Reason:
@@ -274,8 +463,16 @@ class ExporterCollector(Collector):
         tiers: RefreshGate[ParsedTiers] | None = None,
         clock: ServerClock | None = None,
         upstream_url: Callable[[], str] | None = None,
+        accounts: Sequence[AccountGates] = (),
+        prices: RefreshGate[ParsedPrices] | None = None,
     ) -> None:
         self._gates: tuple[RefreshGate[Any], ...] = (v1,) if tiers is None else (v1, tiers)
+        self._accounts = None
+        if prices is not None:
+            self._accounts = AccountFamilies(accounts, prices, v1, tiers, max_stale)
+            self._gates += (prices,)
+            for account in accounts:
+                self._gates += (account.summary, account.balances)
         self._max_stale = max_stale
         self._monotonic = monotonic
         self._upstream_url = upstream_url
@@ -303,6 +500,8 @@ class ExporterCollector(Collector):
         yield from self._rates.collect(now)
         if self._tiers is not None:
             yield from self._tiers.collect(now)
+        if self._accounts is not None:
+            yield from self._accounts.collect(now)
         yield from self._health.collect()
         build = BUILD_INFO.gauge()
         build.add_metric([__version__], 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -13,16 +13,29 @@ from typing import Any
 import aiohttp
 
 from exporter import __version__
+from exporter.accounts import Account, accounts_of
 from exporter.config import Config
 from exporter.exposition import ExpositionCache
+from exporter.fakebinance import demo_accounts
 from exporter.gate import RefreshGate
-from exporter.metrics import ExporterCollector, process_collectors
-from exporter.upstream.budget import IpBudget
+from exporter.margin import Product
+from exporter.metrics import AccountGates, ExporterCollector, process_collectors
+from exporter.upstream.account_endpoints import (
+    PAPI_PATHS,
+    PM_PRO_PATHS,
+    Credentials,
+    account_balances,
+    account_summary,
+    index_prices,
+)
+from exporter.upstream.budget import PAPI_IP_WEIGHT_LIMIT, IpBudget
 from exporter.upstream.client import BinanceClient
 from exporter.upstream.clock import ServerClock
-from exporter.upstream.demo import DemoUpstream
+from exporter.upstream.demo import DemoUpstream, demo_tiers
 from exporter.upstream.endpoints import collateral_rates_v1, tiered_collateral_rates_v2
+from exporter.upstream.headers import PAPI_USED_WEIGHT_HEADER
 from exporter.upstream.parse import ParsedRates
+from exporter.upstream.parse_account import ParsedPrices
 from exporter.upstream.parse_tiers import ParsedTiers
 from exporter.upstream.proxy import direct, env_proxy
 from exporter.upstream.redact import Redactor
@@ -32,12 +45,23 @@ USER_AGENT = f"binance-pm-exporter/{__version__}"
 
 class Exporter:
     """Everything a scrape needs: the gates to refresh and the exposition to serve. The v2
-    (tiered) gate and Binance's clock exist only when an API secret is configured."""
+    (tiered) gate exists only when an API secret is configured (or, without one, a Portfolio
+    Margin Pro account whose key signs it); Binance's clock only when something is signed; the
+    index prices and the accounts' gates only when accounts are watched. Portfolio Margin
+    accounts go to `papi_client`, with papi's own IP budget."""
 
-    def __init__(self, config: Config, client: BinanceClient) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client: BinanceClient,
+        *,
+        accounts: Sequence[Account] = (),
+        papi_client: BinanceClient | None = None,
+    ) -> None:
         self.config = config
         self.client = client
         self.budget = IpBudget()
+        self.papi_budget = IpBudget(limit=PAPI_IP_WEIGHT_LIMIT, name="papi")
         self.v1: RefreshGate[ParsedRates] = RefreshGate(
             "v1",
             collateral_rates_v1(client),
@@ -48,18 +72,36 @@ class Exporter:
         self.clock: ServerClock | None = None
         self.tiers: RefreshGate[ParsedTiers] | None = None
         self.gates: list[RefreshGate[Any]] = [self.v1]
-        if config.api_secret:
+        tiers_signer = tiers_credentials(config, accounts)
+        if tiers_signer is not None or accounts:
             self.clock = ServerClock(client)
+        if tiers_signer is not None and self.clock is not None:
+            key, secret = tiers_signer
             self.tiers = RefreshGate(
                 "v2",
                 tiered_collateral_rates_v2(
-                    client, self.clock, config.api_secret, config.recv_window, self.budget
+                    client, self.clock, secret, config.recv_window, self.budget, api_key=key
                 ),
                 budget=self.budget,
                 min_interval=config.min_interval,
                 timeout=config.timeout,
             )
             self.gates.append(self.tiers)
+        self.prices: RefreshGate[ParsedPrices] | None = None
+        self.accounts: list[AccountGates] = []
+        if accounts and self.clock is not None:
+            self.prices = RefreshGate(
+                "index_price",
+                index_prices(client),
+                budget=self.budget,
+                min_interval=config.account_min_interval,
+                timeout=config.timeout,
+            )
+            self.gates.append(self.prices)
+            for account in accounts:
+                watched = self._account_gates(account, self.clock, papi_client)
+                self.accounts.append(watched)
+                self.gates += [watched.summary, watched.balances]
         self.collector = ExporterCollector(
             self.v1,
             self.budget,
@@ -68,11 +110,59 @@ class Exporter:
             tiers=self.tiers,
             clock=self.clock,
             upstream_url=lambda: client.current_base_url,
+            accounts=self.accounts,
+            prices=self.prices,
         )
         self.exposition = ExpositionCache(
             self.collector, process_collectors() if config.exporter_metrics else ()
         )
         self._settled_until = -math.inf
+
+    def _account_gates(
+        self, account: Account, clock: ServerClock, papi_client: BinanceClient | None
+    ) -> AccountGates:
+        """The two gates of one account, on its product's host and IP budget."""
+        pm_pro = account.product is Product.PM_PRO
+        client = self.client if pm_pro else papi_client
+        if client is None:
+            raise ValueError(f"account {account.name!r}: no papi client for a pm account")
+        budget = self.budget if pm_pro else self.papi_budget
+        paths = PM_PRO_PATHS if pm_pro else PAPI_PATHS
+        credentials = Credentials(account.api_key, account.api_secret)
+        recv_window = self.config.recv_window
+        summary = RefreshGate(
+            paths.account_label,
+            account_summary(
+                client,
+                clock,
+                budget,
+                paths,
+                credentials,
+                recv_window=recv_window,
+                clock_budget=self.budget,
+            ),
+            budget=budget,
+            min_interval=self.config.account_min_interval,
+            timeout=self.config.timeout,
+            account=account.name,
+        )
+        balances = RefreshGate(
+            paths.balance_label,
+            account_balances(
+                client,
+                clock,
+                budget,
+                paths,
+                credentials,
+                recv_window=recv_window,
+                clock_budget=self.budget,
+            ),
+            budget=budget,
+            min_interval=self.config.account_min_interval,
+            timeout=self.config.timeout,
+            account=account.name,
+        )
+        return AccountGates(account.name, account.product, summary, balances)
 
     def is_settled(self) -> bool:
         """Whether a scrape can be served the cached exposition as it is: no request is due or
@@ -111,16 +201,66 @@ def scrape_budget(timeout: float, scrape_timeout_header: str | None) -> float:
     return timeout
 
 
+def tiers_credentials(config: Config, accounts: Sequence[Account]) -> tuple[str | None, str] | None:
+    """Who signs the v2 request: the exporter's own key and secret (key None: the client's),
+    else the first Portfolio Margin Pro account's; None when nobody can."""
+    if config.api_secret:
+        return None, config.api_secret
+    pm_pro = [account for account in accounts if account.product is Product.PM_PRO]
+    if pm_pro:
+        return pm_pro[0].api_key, pm_pro[0].api_secret
+    return None
+
+
+def demo_account_list() -> tuple[Account, ...]:
+    return (
+        Account(
+            demo_accounts.PM_PRO_NAME,
+            Product.PM_PRO,
+            demo_accounts.PM_PRO_KEY,
+            demo_accounts.PM_PRO_SECRET,
+        ),
+        Account(demo_accounts.PM_NAME, Product.PM, demo_accounts.PM_KEY, demo_accounts.PM_SECRET),
+    )
+
+
+def demo_tier_lists(demo: DemoUpstream) -> dict[str, list[tuple[float, float]]]:
+    return {
+        asset: [
+            (float(tier["tierFloor"]), float(tier["collateralRate"]))
+            for tier in demo_tiers(asset, rate)
+        ]
+        for asset, rate in demo.rates.items()
+    }
+
+
+def configured_accounts(config: Config) -> tuple[Account, ...]:
+    """The accounts of --accounts-file or --account-product; AccountsError when they are bad."""
+    return accounts_of(
+        config.accounts_file, config.account_product, config.api_key, config.api_secret
+    )
+
+
 @asynccontextmanager
-async def running_exporter(config: Config) -> AsyncIterator[Exporter]:
-    """An Exporter with its HTTP session (and, in demo mode, its simulated upstream) open."""
+async def running_exporter(
+    config: Config, accounts: Sequence[Account] | None = None
+) -> AsyncIterator[Exporter]:
+    """An Exporter with its HTTP session (and, in demo mode, its simulated upstream) open.
+    `accounts` are read from the configuration when not given."""
     demo = DemoUpstream() if config.demo else None
     base_urls = config.api_base_urls
+    papi_urls = config.papi_base_urls
     api_key = config.api_key
+    watched = tuple(configured_accounts(config) if accounts is None else accounts)
     if demo is not None:
-        base_urls = (await demo.start(),)
+        fake_accounts = demo_accounts.demo_accounts(
+            lambda: demo.rates, lambda: demo_tier_lists(demo), (DemoUpstream.API_KEY,)
+        )
+        base_urls = (await demo.start(fake_accounts.mount),)
+        papi_urls = base_urls
         api_key = DemoUpstream.API_KEY
         config = replace(config, api_secret=DemoUpstream.API_SECRET)
+        watched = demo_account_list()
     connector = aiohttp.TCPConnector(limit=8, ttl_dns_cache=300)
     # No trust_env: it would send ~/.netrc credentials; the proxy variables alone are honoured
     # (env_proxy). No cookies: Binance needs none, and an upstream must not grow a jar.
@@ -131,15 +271,29 @@ async def running_exporter(config: Config) -> AsyncIterator[Exporter]:
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=True,
     )
+    account_secrets = [s for account in watched for s in (account.api_key, account.api_secret)]
+    redactor = Redactor((*config.secrets, api_key or "", *account_secrets))
+    proxy_for = direct if demo is not None else env_proxy
     client = BinanceClient(
         session,
         base_urls,
         api_key,
         config.max_response_bytes,
-        redactor=Redactor((*config.secrets, api_key or "")),
-        proxy_for=direct if demo is not None else env_proxy,
+        redactor=redactor,
+        proxy_for=proxy_for,
     )
-    exporter = Exporter(config, client)
+    papi_client = None
+    if any(account.product is Product.PM for account in watched):
+        papi_client = BinanceClient(
+            session,
+            papi_urls,
+            None,
+            config.max_response_bytes,
+            redactor=redactor,
+            proxy_for=proxy_for,
+            used_weight_header=PAPI_USED_WEIGHT_HEADER,
+        )
+    exporter = Exporter(config, client, accounts=watched, papi_client=papi_client)
     try:
         yield exporter
     finally:

@@ -3,10 +3,10 @@ local util = import 'util.libsonnet';
 
 {
   local c = $._config,
-  local sel(extra=[]) = util.selector(c.selector, extra),
+  local sel(extra=[]) = util.selector(c.binancePMSelector, extra),
   local oneLine = util.oneLine,
-  local runbook(alert) = std.format(c.runbookURLPattern, std.asciiLower(alert)),
-  local dashboard = c.grafanaURL + '/d/' + c.dashboardUid,
+  local runbook(alert) = std.format(c.binancePMRunbookURLPattern, std.asciiLower(alert)),
+  local dashboard = c.binancePMGrafanaURL + '/d/' + c.binancePMDashboardUid,
   local assetDashboard =
     dashboard + '?var-job={{ $labels.job | urlquery }}&var-asset={{ $labels.asset | urlquery }}',
   local instanceDashboard =
@@ -29,8 +29,8 @@ local util = import 'util.libsonnet';
   local tierCap = 'job_asset_tier:binance_pm_tiered_collateral_cap_usd:max',
 
   local indent(text) = std.strReplace(text, '\n', '\n  '),
-  local over(fn, series) = std.format('%s_over_time(%s[%s])', [fn, series, c.window]),
-  local overJob(fn, series) = std.format('%s_over_time(%s{job=%%q}[%s])', [fn, series, c.window]),
+  local over(fn, series) = std.format('%s_over_time(%s[%s])', [fn, series, c.binancePMWindow]),
+  local overJob(fn, series) = std.format('%s_over_time(%s{job=%%q}[%s])', [fn, series, c.binancePMWindow]),
   // A query of one recorded series for the alert's own labels, as an annotation template uses it.
   local lookup(fn, series, labels) =
     std.format(
@@ -39,7 +39,7 @@ local util = import 'util.libsonnet';
         fn,
         series,
         std.join(',', [l + '=%q' for l in labels]),
-        c.window,
+        c.binancePMWindow,
         std.join(' ', ['$labels.' + l for l in labels]),
       ]
     ),
@@ -60,12 +60,12 @@ local util = import 'util.libsonnet';
     local dropping = std.format('%s\nand (%s < %s)', [low, last, high]);
     // Rates have four decimals: half a step of tolerance keeps 0.60 -> 0.40 critical in floats.
     local big = std.format(
-      '%s - %s >= %s\nor %s == 0', [high, low, util.number(c.criticalDrop - 0.00005), low]
+      '%s - %s >= %s\nor %s == 0', [high, low, util.number(c.binancePMCriticalDrop - 0.00005), low]
     );
     local rule(severity, expr) = {
       alert: alert,
       expr: expr,
-      keep_firing_for: c.dropKeepFiringFor,
+      keep_firing_for: c.binancePMDropKeepFiringFor,
       labels: { severity: severity, dropped_to: '{{ printf "%.4f" $value }}' },
       annotations: annotations(
         alert,
@@ -74,20 +74,20 @@ local util = import 'util.libsonnet';
           printed(lookup('max', series, labels)),
           '{{ with %s | query }}{{ with . | first | value }}{{ if ne . $value }} (it is %s now){{ end }}{{ end }}{{ end }}'
           % [lookup('last', series, labels), '{{ printf "%.4f" . }}'],
-          if severity == c.criticalDropSeverity then
-            std.format('It fell by %s or more, or to 0: %s.', [util.number(c.criticalDrop), severity])
+          if severity == c.binancePMCriticalDropSeverity then
+            std.format('It fell by %s or more, or to 0: %s.', [util.number(c.binancePMCriticalDrop), severity])
           else ''
         ),
         assetDashboard
       ),
     };
     [
-      rule(c.criticalDropSeverity, std.format('(\n  %s\n)\nand\n(\n  %s\n)', [indent(dropping), indent(big)])),
-      rule(c.dropSeverity, std.format('(\n  %s\n)\nunless\n(\n  %s\n)', [indent(dropping), indent(big)])),
+      rule(c.binancePMCriticalDropSeverity, std.format('(\n  %s\n)\nand\n(\n  %s\n)', [indent(dropping), indent(big)])),
+      rule(c.binancePMDropSeverity, std.format('(\n  %s\n)\nunless\n(\n  %s\n)', [indent(dropping), indent(big)])),
     ],
 
   local duration = std.format(
-    'It fires until %s after the drop, plus %s.', [c.window, c.dropKeepFiringFor]
+    'It fires until %s after the drop, plus %s.', [c.binancePMWindow, c.binancePMDropKeepFiringFor]
   ),
 
   local flatDrops = dropRules(
@@ -103,7 +103,7 @@ local util = import 'util.libsonnet';
         held in a Portfolio Margin account now counts for less collateral: check the
         account's margin ratio (uniMMR) and Binance's announcements. %s A further drop fires
         a new alert. %s
-      ||| % [old, c.window, now, severity, duration],
+      ||| % [old, c.binancePMWindow, now, severity, duration],
     },
   ),
 
@@ -128,15 +128,15 @@ local util = import 'util.libsonnet';
         announcement.{{ end }} %s A further drop fires a new alert. %s
       ||| % [
         old,
-        c.window,
+        c.binancePMWindow,
         now,
         lookup('last', tierFloor, ['job', 'asset', 'tier']),
         lookup('last', tierCap, ['job', 'asset', 'tier']),
         tierFloor,
-        c.window,
+        c.binancePMWindow,
         tierCap,
-        c.window,
-        c.window,
+        c.binancePMWindow,
+        c.binancePMWindow,
         severity,
         duration,
       ],
@@ -148,11 +148,11 @@ local util = import 'util.libsonnet';
       'label_replace(%s < %s, "threshold", "%s", "", "")',
       [
         over('last', rate + util.selector('', ['asset=' + std.escapeStringJson(asset)])),
-        util.number(c.watchedAssets[asset]),
-        util.rate(c.watchedAssets[asset]),
+        util.number(c.binancePMWatchedAssets[asset]),
+        util.rate(c.binancePMWatchedAssets[asset]),
       ]
     )
-    for asset in std.objectFields(c.watchedAssets)
+    for asset in std.objectFields(c.binancePMWatchedAssets)
   ],
 
   prometheusAlerts+:: {
@@ -173,10 +173,10 @@ local util = import 'util.libsonnet';
             alert: 'BinancePMManyCollateralRatesDropped',
             expr: std.format(
               'count by (job) (\n  %s\n  and (%s < %s)\n) >= %d',
-              [over('min', rate), over('last', rate), over('max', rate), c.manyDropsCount]
+              [over('min', rate), over('last', rate), over('max', rate), c.binancePMManyDropsCount]
             ),
-            keep_firing_for: c.dropKeepFiringFor,
-            labels: { severity: c.manyDropsSeverity },
+            keep_firing_for: c.binancePMDropKeepFiringFor,
+            labels: { severity: c.binancePMManyDropsSeverity },
             annotations: annotations(
               'BinancePMManyCollateralRatesDropped',
               'Binance cut the collateral rates of {{ $value }} assets',
@@ -188,8 +188,8 @@ local util = import 'util.libsonnet';
                 account and Binance's announcement. Each asset also has its own
                 BinancePMCollateralRateDropped alert.
               ||| % [
-                c.window,
-                c.manyDropsCount,
+                c.binancePMWindow,
+                c.binancePMManyDropsCount,
                 overJob('min', rate),
                 overJob('last', rate),
                 overJob('max', rate),
@@ -200,18 +200,18 @@ local util = import 'util.libsonnet';
           if std.length(watched) == 0 then [] else [{
             alert: 'BinancePMCollateralRateBelowThreshold',
             expr: std.join('\nor\n', watched),
-            labels: { severity: c.watchedSeverity },
+            labels: { severity: c.binancePMWatchedSeverity },
             annotations: annotations(
               'BinancePMCollateralRateBelowThreshold',
               '{{ $labels.asset }} collateral rate {{ printf "%.4f" $value }} is below {{ $labels.threshold }}',
               |||
                 The Portfolio Margin collateral rate of {{ $labels.asset }} is
                 {{ printf "%%.4f" $value }}, below the threshold of {{ $labels.threshold }} set
-                for it (watchedAssets in the mixin's config). It fires as long as the rate stays
+                for it (binancePMWatchedAssets in the mixin's config). It fires as long as the rate stays
                 below, through data gaps shorter than %s. Check the margin ratio (uniMMR) of
                 accounts holding {{ $labels.asset }}, and reduce the position or add
                 collateral if it gets close to the maintenance level.
-              ||| % c.window,
+              ||| % c.binancePMWindow,
               assetDashboard
             ),
           }]
@@ -222,8 +222,8 @@ local util = import 'util.libsonnet';
               '%s\nand\n(%s < on (job) group_left () %s)',
               [over('last', rate), over('last', seen), over('last', listSeen)]
             ),
-            'for': c.disappearedFor,
-            labels: { severity: c.severities.BinancePMCollateralAssetDisappeared },
+            'for': c.binancePMDisappearedFor,
+            labels: { severity: c.binancePMSeverities.BinancePMCollateralAssetDisappeared },
             annotations: annotations(
               'BinancePMCollateralAssetDisappeared',
               '{{ $labels.asset }} is no longer in the collateral rate list',
@@ -234,7 +234,7 @@ local util = import 'util.libsonnet';
                 default rate of 0.1. Check Binance's announcements; if the asset is still listed
                 there, check binance_pm_invalid_entries_total and the exporter's log for entries
                 it skipped. It resolves when the asset is back, or %s after it left.
-              ||| % [c.disappearedFor, c.window],
+              ||| % [c.binancePMDisappearedFor, c.binancePMWindow],
               assetDashboard
             ),
           },
@@ -273,9 +273,9 @@ local util = import 'util.libsonnet';
             alert: 'BinancePMTieredCollateralBracketsChanged',
             expr: std.format(
               'count by (job, asset) (changes(%s[%s]) + changes(%s[%s]) > 0)',
-              [tierFloor, c.window, tierCap, c.window]
+              [tierFloor, c.binancePMWindow, tierCap, c.binancePMWindow]
             ),
-            labels: { severity: c.severities.BinancePMTieredCollateralBracketsChanged },
+            labels: { severity: c.binancePMSeverities.BinancePMTieredCollateralBracketsChanged },
             annotations: annotations(
               'BinancePMTieredCollateralBracketsChanged',
               '{{ $labels.asset }} collateral tier brackets changed',
@@ -289,15 +289,15 @@ local util = import 'util.libsonnet';
                 them with Binance's announcement and check the margin ratio (uniMMR) of
                 accounts holding {{ $labels.asset }}. The alert resolves by itself %s after the
                 change.
-              ||| % [c.window, tierFloor, c.window],
+              ||| % [c.binancePMWindow, tierFloor, c.binancePMWindow],
               assetDashboard
             ),
           },
           {
             alert: 'BinancePMTieredUpstreamDown',
             expr: std.format('binance_pm_tiered_up%s == 0', sel()),
-            'for': c.upstreamDownFor,
-            labels: { severity: c.severities.BinancePMTieredUpstreamDown },
+            'for': c.binancePMUpstreamDownFor,
+            labels: { severity: c.binancePMSeverities.BinancePMTieredUpstreamDown },
             annotations: annotations(
               'BinancePMTieredUpstreamDown',
               'Binance tiered collateral rates cannot be fetched by {{ $labels.instance }}',
@@ -312,7 +312,7 @@ local util = import 'util.libsonnet';
                 clock is off, or raise --recv-window); auth: check the API key; timeout,
                 connection: check the network; rate_limited, ip_banned: see the matching
                 alerts.
-              ||| % c.upstreamDownFor,
+              ||| % c.binancePMUpstreamDownFor,
               instanceDashboard
             ),
           },
@@ -325,8 +325,8 @@ local util = import 'util.libsonnet';
           {
             alert: 'BinancePMUpstreamDown',
             expr: std.format('binance_pm_up%s == 0', sel()),
-            'for': c.upstreamDownFor,
-            labels: { severity: c.severities.BinancePMUpstreamDown },
+            'for': c.binancePMUpstreamDownFor,
+            labels: { severity: c.binancePMSeverities.BinancePMUpstreamDown },
             annotations: annotations(
               'BinancePMUpstreamDown',
               'Binance collateral rates cannot be fetched by {{ $labels.instance }}',
@@ -337,7 +337,7 @@ local util = import 'util.libsonnet';
                 the API key; restricted_location or forbidden: Binance refuses this IP;
                 timeout, connection: check the network; rate_limited, ip_banned: see the
                 matching alerts.
-              ||| % c.upstreamDownFor,
+              ||| % c.binancePMUpstreamDownFor,
               instanceDashboard
             ),
           },
@@ -345,9 +345,9 @@ local util = import 'util.libsonnet';
             alert: 'BinancePMDataStale',
             expr: std.format(
               '(time() - binance_pm_last_success_timestamp_seconds%s > %d)\nand binance_pm_last_success_timestamp_seconds%s > 0',
-              [sel(), c.staleAfterSeconds, sel()]
+              [sel(), c.binancePMStaleAfterSeconds, sel()]
             ),
-            labels: { severity: c.severities.BinancePMDataStale },
+            labels: { severity: c.binancePMSeverities.BinancePMDataStale },
             annotations: annotations(
               'BinancePMDataStale',
               'Collateral rates from {{ $labels.instance }} are {{ $value | humanizeDuration }} old',
@@ -357,7 +357,7 @@ local util = import 'util.libsonnet';
                 exporting rates --max-stale after the last success, so rate drops cannot be
                 seen through it now. Look at BinancePMUpstreamDown and the exporter's log; if
                 binance_pm_up is still 1, the exporter is stuck: restart it.
-              ||| % c.staleAfterSeconds,
+              ||| % c.binancePMStaleAfterSeconds,
               instanceDashboard
             ),
           },
@@ -365,9 +365,9 @@ local util = import 'util.libsonnet';
             alert: 'BinancePMRateLimited',
             expr: std.format(
               'increase(binance_pm_upstream_errors_total%s[%s]) > 0',
-              [sel(['reason="rate_limited"']), c.rateLimitWindow]
+              [sel(['reason="rate_limited"']), c.binancePMRateLimitWindow]
             ),
-            labels: { severity: c.severities.BinancePMRateLimited },
+            labels: { severity: c.binancePMSeverities.BinancePMRateLimited },
             annotations: annotations(
               'BinancePMRateLimited',
               'Binance rate-limited {{ $labels.instance }} (HTTP 429)',
@@ -378,7 +378,7 @@ local util = import 'util.libsonnet';
                 going on after 429s gets the IP banned (HTTP 418) for all of them. Find what
                 else spends the weight (binance_pm_upstream_used_weight_1m shows the total),
                 raise --min-interval, and make sure only one exporter polls from this IP.
-              ||| % [c.rateLimitWindow, util.thousands(c.ipWeightBudget)],
+              ||| % [c.binancePMRateLimitWindow, util.thousands(c.binancePMIPWeightBudget)],
               instanceDashboard
             ),
           },
@@ -386,9 +386,9 @@ local util = import 'util.libsonnet';
             alert: 'BinancePMIPBanned',
             expr: std.format(
               'increase(binance_pm_upstream_errors_total%s[%s]) > 0',
-              [sel(['reason="ip_banned"']), c.rateLimitWindow]
+              [sel(['reason="ip_banned"']), c.binancePMRateLimitWindow]
             ),
-            labels: { severity: c.severities.BinancePMIPBanned },
+            labels: { severity: c.binancePMSeverities.BinancePMIPBanned },
             annotations: annotations(
               'BinancePMIPBanned',
               'Binance banned the IP of {{ $labels.instance }} (HTTP 418)',
@@ -398,7 +398,7 @@ local util = import 'util.libsonnet';
                 process behind it (trading bots included) is refused. The exporter waits for
                 Retry-After. Stop whatever keeps sending requests from this IP, then raise
                 --min-interval.
-              ||| % c.rateLimitWindow,
+              ||| % c.binancePMRateLimitWindow,
               instanceDashboard
             ),
           },
@@ -406,13 +406,13 @@ local util = import 'util.libsonnet';
             alert: 'BinancePMIPWeightNearLimit',
             expr: std.format(
               'binance_pm_upstream_used_weight_1m%s > %d',
-              [sel(), c.ipWeightBudget * c.ipWeightNearLimitRatio]
+              [sel(), c.binancePMIPWeightBudget * c.binancePMIPWeightNearLimitRatio]
             ),
-            'for': c.ipWeightNearLimitFor,
-            labels: { severity: c.severities.BinancePMIPWeightNearLimit },
+            'for': c.binancePMIPWeightNearLimitFor,
+            labels: { severity: c.binancePMSeverities.BinancePMIPWeightNearLimit },
             annotations: annotations(
               'BinancePMIPWeightNearLimit',
-              'Binance IP weight at {{ $value | printf "%%.0f" }} of %s per minute' % util.thousands(c.ipWeightBudget),
+              'Binance IP weight at {{ $value | printf "%%.0f" }} of %s per minute' % util.thousands(c.binancePMIPWeightBudget),
               |||
                 Binance reports {{ $value | printf "%%.0f" }} of the %s request weight per
                 minute used by the IP of {{ $labels.instance }} for %s (over %d%%). The budget
@@ -420,10 +420,10 @@ local util = import 'util.libsonnet';
                 Past %s Binance answers 429, then bans the IP. Find the process that spends
                 the weight.
               ||| % [
-                util.thousands(c.ipWeightBudget),
-                c.ipWeightNearLimitFor,
-                c.ipWeightNearLimitRatio * 100,
-                util.thousands(c.ipWeightBudget),
+                util.thousands(c.binancePMIPWeightBudget),
+                c.binancePMIPWeightNearLimitFor,
+                c.binancePMIPWeightNearLimitRatio * 100,
+                util.thousands(c.binancePMIPWeightBudget),
               ],
               instanceDashboard
             ),
@@ -431,8 +431,8 @@ local util = import 'util.libsonnet';
           {
             alert: 'BinancePMExporterDown',
             expr: std.format('up%s == 0 or absent(up%s)', [sel(), sel()]),
-            'for': c.exporterDownFor,
-            labels: { severity: c.severities.BinancePMExporterDown },
+            'for': c.binancePMExporterDownFor,
+            labels: { severity: c.binancePMSeverities.BinancePMExporterDown },
             annotations: annotations(
               'BinancePMExporterDown',
               'binance-pm-exporter {{ with $labels.instance }}{{ . }} {{ end }}is not scraped',
@@ -441,8 +441,8 @@ local util = import 'util.libsonnet';
                 target of %s{{ end }} successfully for %s, so no collateral rate and no rate
                 drop can be seen through it. Check that the exporter runs (its /healthz answers
                 200) and that Prometheus reaches it (Status > Targets); if the job is named
-                otherwise, set selector in the mixin's config.
-              ||| % [c.selector, c.exporterDownFor],
+                otherwise, set binancePMSelector in the mixin's config.
+              ||| % [c.binancePMSelector, c.binancePMExporterDownFor],
               instanceDashboard
             ),
           },

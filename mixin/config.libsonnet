@@ -1,54 +1,57 @@
-// Everything a user of the mixin may want to change. Override it from your own jsonnet:
+// Everything a user of the mixin may want to change. Every key starts with binancePM, so the
+// mixin merges with node-mixin, kubernetes-mixin and others without taking their keys.
+// Override it from your own jsonnet:
 //
 //   (import 'binance-pm-exporter/mixin/mixin.libsonnet') + {
-//     _config+:: { selector: 'job="binance"', watchedAssets: { BTC: 0.9 } },
+//     _config+:: { binancePMSelector: 'job="binance"', binancePMWatchedAssets: { BTC: 0.9 } },
 //   }
 //
-// then render with `python scripts/render_mixin.py` (this repository) or any mixin tool
-// (prometheusAlerts, prometheusRules and grafanaDashboards are the usual fields).
+// or keep the overrides alone in a file and render with
+// `python scripts/render_mixin.py --overrides FILE --root DIR` (docs/alerts.md), or use any
+// mixin tool (prometheusAlerts and grafanaDashboards are the usual fields).
 {
   _config+:: {
     // Label matchers that select the exporter's series, in every rule and dashboard query.
-    selector: 'job="binance-pm"',
+    binancePMSelector: 'job="binance-pm"',
 
     // --- Rate drops --------------------------------------------------------------------------
     // The rules' memory. A drop is a rate below its highest value within this window (one sample
     // before the drop is enough); the drop alert fires while the higher rate is in the window.
     // Data gaps shorter than the window change no alert: the rules read the last sample in it.
-    window: '1h',
+    binancePMWindow: '1h',
     // After the window, or when the rate goes back up, the alert stays firing this long more.
     // The alert therefore fires for window + dropKeepFiringFor after the drop, and at least
     // dropKeepFiringFor when the drop is only seen after a data gap.
-    dropKeepFiringFor: '30m',
+    binancePMDropKeepFiringFor: '30m',
     // A fall by at least this much (absolute, from the window's highest rate to its lowest), or
     // to 0, is critical; smaller falls are warnings.
-    criticalDrop: 0.20,
-    dropSeverity: 'warning',
-    criticalDropSeverity: 'critical',
+    binancePMCriticalDrop: 0.20,
+    binancePMDropSeverity: 'warning',
+    binancePMCriticalDropSeverity: 'critical',
     // This many assets in a drop at once (within window) fire one more alert.
-    manyDropsCount: 10,
-    manyDropsSeverity: 'critical',
+    binancePMManyDropsCount: 10,
+    binancePMManyDropsSeverity: 'critical',
 
     // --- Thresholds on the assets you hold -----------------------------------------------------
     // asset -> rate: BinancePMCollateralRateBelowThreshold fires while the asset's rate is below
     // it. Empty: the rule is not rendered. Examples; set them to what your margin depends on.
-    watchedAssets: { BTC: 0.90, ETH: 0.90 },
-    watchedSeverity: 'critical',
+    binancePMWatchedAssets: { BTC: 0.90, ETH: 0.90 },
+    binancePMWatchedSeverity: 'critical',
 
     // --- Disappearance, upstream and exporter health ---------------------------------------
-    disappearedFor: '5m',
-    upstreamDownFor: '5m',
+    binancePMDisappearedFor: '5m',
+    binancePMUpstreamDownFor: '5m',
     // Seconds since the last successful fetch after which the data is stale (2 x --max-stale).
-    staleAfterSeconds: 600,
+    binancePMStaleAfterSeconds: 600,
     // Binance's request weight budget per minute and IP, and the share that warns.
-    ipWeightBudget: 12000,
-    ipWeightNearLimitRatio: 0.8,
-    ipWeightNearLimitFor: '5m',
+    binancePMIPWeightBudget: 12000,
+    binancePMIPWeightNearLimitRatio: 0.8,
+    binancePMIPWeightNearLimitFor: '5m',
     // 429 and 418 answers are remembered this long.
-    rateLimitWindow: '10m',
-    exporterDownFor: '5m',
+    binancePMRateLimitWindow: '10m',
+    binancePMExporterDownFor: '5m',
 
-    severities: {
+    binancePMSeverities: {
       BinancePMCollateralAssetDisappeared: 'warning',
       BinancePMTieredCollateralBracketsChanged: 'warning',
       BinancePMTieredUpstreamDown: 'warning',
@@ -61,18 +64,20 @@
     },
 
     // --- Links in every alert ----------------------------------------------------------------
+    // The only two addresses the rules use: every runbook_url and dashboard_url comes from
+    // these. Set them to your own docs and Grafana.
     // %s is the alert name in lower case: the anchor of its runbook section in docs/alerts.md.
-    runbookURLPattern: 'https://github.com/binance-pm-exporter/binance-pm-exporter/blob/main/docs/alerts.md#%s',
+    binancePMRunbookURLPattern: 'https://github.com/binance-pm-exporter/binance-pm-exporter/blob/main/docs/alerts.md#%s',
     // Where the dashboard is served (the Compose stack's Grafana by default); per-asset alerts
     // add ?var-asset=<asset>.
-    grafanaURL: 'http://localhost:3000',
+    binancePMGrafanaURL: 'http://localhost:3000',
 
     // --- Dashboard ---------------------------------------------------------------------------
-    dashboardUid: 'binance-pm-collateral',
-    dashboardTitle: 'Binance Portfolio Margin collateral rates',
-    dashboardTags: ['binance', 'portfolio-margin', 'binance-pm-exporter'],
+    binancePMDashboardUid: 'binance-pm-collateral',
+    binancePMDashboardTitle: 'Binance Portfolio Margin collateral rates',
+    binancePMDashboardTags: ['binance', 'portfolio-margin', 'binance-pm-exporter'],
     // The asset variable starts with the assets whose rate changed in the dashboard's range; the
     // rate history shows at most this many of them.
-    dashboardTopAssets: 10,
+    binancePMDashboardTopAssets: 10,
   },
 }

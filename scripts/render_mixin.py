@@ -2,8 +2,12 @@
 
     python scripts/render_mixin.py           write every rendered file
     python scripts/render_mixin.py --check   exit 1, naming each committed file that differs
+    python scripts/render_mixin.py --overrides my-config.libsonnet --root DIR
+                                             render with your settings, into DIR/prometheus/...
 
 Edit mixin/config.libsonnet (or the rules and dashboard beside it), never the rendered files.
+An overrides file is jsonnet (or JSON) whose object is merged over the mixin's _config, e.g.
+`{ binancePMSelector: 'job="binance"', binancePMSeverities+: { BinancePMDataStale: 'warning' } }`.
 """
 
 from __future__ import annotations
@@ -67,21 +71,44 @@ def _yaml(document: Any) -> str:
     return text
 
 
-def evaluate(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The mixin's alert groups and dashboards, with `config` merged over config.libsonnet (the
-    way a user's own jsonnet overrides it)."""
+class MixinError(Exception):
+    """The mixin or an overrides file does not evaluate, or names a key the mixin lacks."""
+
+
+def evaluate(
+    config: Mapping[str, Any] | None = None, overrides: Path | None = None
+) -> dict[str, Any]:
+    """The mixin's alert groups and dashboards, with the overrides file and then `config` merged
+    over config.libsonnet (the way a user's own jsonnet overrides it)."""
+    layers = [f"(import {json.dumps(str(overrides.resolve()))})"] if overrides else []
+    layers.append(json.dumps(dict(config or {})))
     code = (
-        f"local mixin = (import {json.dumps(str(MIXIN))})"
-        f" + {{ _config+:: {json.dumps(dict(config or {}))} }};"
-        " { alerts: mixin.prometheusAlerts, dashboards: mixin.grafanaDashboards }"
+        f"local base = import {json.dumps(str(MIXIN))};"
+        f" local layers = [{', '.join(layers)}];"
+        " local mixin = std.foldl(function(m, layer) m { _config+:: layer }, layers, base);"
+        " { alerts: mixin.prometheusAlerts, dashboards: mixin.grafanaDashboards,"
+        " unknown: std.setDiff("
+        "std.set(std.flattenArrays([std.objectFieldsAll(layer) for layer in layers])),"
+        " std.set(std.objectFieldsAll(base._config))) }"
     )
-    result: dict[str, Any] = json.loads(_jsonnet.evaluate_snippet("render", code))
+    try:
+        result: dict[str, Any] = json.loads(_jsonnet.evaluate_snippet("render", code))
+    except RuntimeError as error:
+        raise MixinError(str(error).strip().splitlines()[0]) from None
+    unknown = result.pop("unknown")
+    if unknown:
+        raise MixinError(
+            f"unknown config key {', '.join(unknown)}: the mixin's keys are those of"
+            " mixin/config.libsonnet (they start with binancePM)"
+        )
     return result
 
 
-def render(config: Mapping[str, Any] | None = None) -> dict[Path, str]:
+def render(
+    config: Mapping[str, Any] | None = None, overrides: Path | None = None
+) -> dict[Path, str]:
     """Every rendered file, by its path relative to the repository."""
-    mixin = evaluate(config)
+    mixin = evaluate(config, overrides)
     groups = [
         {"name": group["name"], "rules": [_rule(rule) for rule in group["rules"]]}
         for group in mixin["alerts"]["groups"]
@@ -118,9 +145,21 @@ def differences(root: Path, files: Mapping[Path, str]) -> Iterator[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
-    parser.add_argument("--root", type=Path, default=REPO, help="where the files are")
+    parser.add_argument(
+        "--root", type=Path, default=REPO, help="the directory the files are written under"
+    )
+    parser.add_argument(
+        "--overrides",
+        type=Path,
+        metavar="FILE",
+        help="a jsonnet or JSON object merged over the mixin's _config",
+    )
     args = parser.parse_args(argv)
-    files = render()
+    try:
+        files = render(overrides=args.overrides)
+    except MixinError as error:
+        print(f"render_mixin.py: {error}", file=sys.stderr)
+        return 2
     if args.check:
         stale = list(differences(args.root, files))
         for path in stale:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need (Debian's prometheus for promtool and the server, valgrind
 # for the benchmark's instruction counts, docker.io, debootstrap and prometheus-alertmanager for
-# the image and Compose tests, a virtualenv with the package and its test extras, and one with
-# the hash-locked tools of docker/test-tools.lock: Compose v2, kubectl, kubernetes-validate),
-# then runs the linters, checks that the committed alert rules and dashboards equal the mixin's
-# rendering, and runs the tests.
+# the image and Compose tests, jsonnet for jsonnetfmt, a virtualenv with the package and its
+# test extras, and one with the hash-locked tools of docker/test-tools.lock: Compose v2, kubectl,
+# kubernetes-validate), then runs the linters (jsonnetfmt on the mixin too), checks that the
+# committed alert rules and dashboards equal the mixin's rendering, and runs the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null \
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || missing+=(valgrind)
 command -v dockerd >/dev/null && command -v docker >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v jsonnetfmt >/dev/null || missing+=(jsonnet)
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -32,5 +33,6 @@ python3 -m venv .venv/tools
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+find mixin -name '*.libsonnet' -print0 | xargs -0 jsonnetfmt --test
 .venv/bin/python scripts/render_mixin.py --check
 .venv/bin/pytest -q "$@"

@@ -65,8 +65,17 @@ async def test_logs_state_changes_not_scrapes_in_json() -> None:
     assert all({"time", "level", "logger", "msg"} <= set(line) for line in lines)
     assert any("listening on" in m for m in messages)
     firsts = [m.split(":")[0] for m in messages if "first upstream request succeeded" in m]
-    assert sorted(firsts) == ["v1", "v2"]  # once per endpoint: the demo serves tiers too
-    assert len(lines) <= 5, messages
+    # once per endpoint: the demo serves tiers and two accounts too
+    assert sorted(firsts) == [
+        "account[demo-pm-pro]",
+        "balance[demo-pm-pro]",
+        "index_price",
+        "papi_account[demo-pm]",
+        "papi_balance[demo-pm]",
+        "v1",
+        "v2",
+    ]
+    assert len(lines) <= 10, messages
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import metrics
+from exporter.config import SETTINGS
 from tests.support.paths import REPO
 from tests.support.process import exporter_help, exporter_process
 
@@ -28,7 +29,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9.-]*[a-z0-9]")
 TABLE_ROW = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*([a-z]+)\s*\|", re.M)
 
 
@@ -170,13 +171,25 @@ def test_readme_keeps_the_first_commands() -> None:
 
 
 def test_every_flag_is_documented() -> None:
+    """Every flag and alias of --help is a row of the settings table, and every row's flags and
+    variable are in docs/configuration.md (the flag with its value, as `--flag VALUE`)."""
     help_text = exporter_help()
-    flags = sorted(set(FLAG.findall(help_text)))
-    assert "--listen-address" in flags
-    assert "--demo" in flags
+    flags = set(FLAG.findall(help_text)) - {"--help", "--version"}
+    declared = {flag for setting in SETTINGS for flag in setting.spellings}
+    assert "--web.listen-address" in flags
+    assert flags == declared
     documented = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    missing = [flag for flag in flags if not re.search(f"`{re.escape(flag)}( [^`]*)?`", documented)]
-    assert missing == [], f"flags of --help not in docs/configuration.md: {missing}"
+    missing = [flag for flag in sorted(declared) if not documented_flag(flag, documented)]
+    missing += [
+        setting.env
+        for setting in SETTINGS
+        if setting.env is not None and f"`{setting.env}`" not in documented
+    ]
+    assert missing == [], f"settings not in docs/configuration.md: {missing}"
+
+
+def documented_flag(flag: str, text: str) -> bool:
+    return re.search(f"`{re.escape(flag)}( [^`]*)?`", text) is not None
 
 
 def documented_families() -> dict[str, str]:
@@ -260,3 +273,243 @@ def test_every_alert_has_a_runbook_entry() -> None:
     missing = [alert for alert in alerts if alert not in headings]
     assert missing == [], f"alerts without a '### <alert>' runbook entry: {missing}"
     assert all(alert.lower() in anchors(text) for alert in alerts)
+
+
+# --- What the docs say agrees with what the rules, the package and the dashboard are -------------
+
+RULES = REPO / "prometheus" / "alerts.yml"
+PROM_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+PROM_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A duration in prose: "5 minutes", "10 min", "an hour", "1 h 30 min", "600 seconds".
+PROSE_DURATION = re.compile(
+    r"\b(\d+|an|one)\s+(h|hours?|min|minutes?|seconds?)\b(?:\s+(\d+)\s+(min|minutes?)\b)?"
+)
+PROSE_UNITS = {"h": 3600, "hour": 3600, "min": 60, "minute": 60, "second": 1}
+SEVERITY = re.compile(r"\b(critical|warning)\b")
+# Durations a runbook states that are Binance's, not the rule's.
+BINANCE_DURATIONS = {"BinancePMIPBanned": {120}}
+
+
+def prom_seconds(text: str) -> int:
+    parts = PROM_DURATION.findall(text)
+    assert "".join(n + u for n, u in parts) == text, text
+    return int(sum(int(n) * PROM_UNITS[u] for n, u in parts))
+
+
+def prose_durations(text: str) -> set[int]:
+    """Every duration the text states, in seconds."""
+    found = set()
+    for count, unit, more, more_unit in PROSE_DURATION.findall(text):
+        seconds = (1 if count in {"an", "one"} else int(count)) * PROSE_UNITS[unit.rstrip("s")]
+        if more:
+            seconds += int(more) * PROSE_UNITS[more_unit.rstrip("s")]
+        found.add(seconds)
+    return found
+
+
+def rendered_alerts() -> dict[str, list[dict[str, object]]]:
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    alerts: dict[str, list[dict[str, object]]] = {}
+    for group in groups:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                alerts.setdefault(rule["alert"], []).append(rule)
+    return alerts
+
+
+def rule_timing(rules: list[dict[str, object]]) -> tuple[set[int], set[int]]:
+    """What prose may say of an alert's timing, and what it must say, in seconds: its `for:`,
+    `keep_firing_for:`, the ranges and age limits of its queries, and how long it lasts after the
+    event (the range plus keep_firing_for) when it is held."""
+    allowed: set[int] = set()
+    required: set[int] = set()
+    for rule in rules:
+        text = str(rule["expr"]) + " " + str(rule.get("annotations", ""))
+        ranges = {prom_seconds(r) for r in re.findall(r"\[(\w+)\]", text)}
+        ages = {int(n) for n in re.findall(r"time\(\) - [^>]*> (\d+)", str(rule["expr"]))}
+        allowed |= ranges | ages
+        if "for" in rule:
+            required.add(prom_seconds(str(rule["for"])))
+        if "keep_firing_for" in rule:
+            keep = prom_seconds(str(rule["keep_firing_for"]))
+            window = max(prom_seconds(r) for r in re.findall(r"\[(\w+)\]", str(rule["expr"])))
+            allowed.add(keep)
+            required.add(window + keep)
+    return allowed | required, required
+
+
+def runbook_sections() -> dict[str, str]:
+    text = (DOCS / "alerts.md").read_text(encoding="utf-8").split("\n## Runbook\n", 1)[1]
+    text = text.split("\n## ", 1)[0]
+    return dict(re.findall(r"^### (\S+)\n(.*?)(?=^### |\Z)", text, re.M | re.S))
+
+
+def alert_table_rows() -> dict[str, str]:
+    """The rows of docs/alerts.md's alert tables, by alert."""
+    text = (DOCS / "alerts.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"^\| \[`(BinancePM\w+)`\]\(#\w+\) (\|.*)$", text, re.M))
+
+
+ALERTS = sorted(rendered_alerts())
+
+
+@pytest.mark.parametrize("alert", ALERTS)
+def test_the_runbook_gives_the_rules_severity_and_timing(alert: str) -> None:
+    rules = rendered_alerts()[alert]
+    severities = {str(rule["labels"]["severity"]) for rule in rules}  # type: ignore[index]
+    allowed, required = rule_timing(rules)
+    section = runbook_sections()[alert]
+    first_paragraph = section.strip().split("\n\n", 1)[0]
+    assert set(re.findall(r"\*(critical|warning)\*", first_paragraph)) == severities
+    stated = prose_durations(section)
+    assert required <= stated, f"{alert}: the runbook does not say {required - stated} s"
+    unknown = stated - allowed - BINANCE_DURATIONS.get(alert, set())
+    assert not unknown, f"{alert}: the runbook says {unknown} s, which no rule of it has"
+    row = alert_table_rows()[alert]
+    severity_cell = row.split("|")[1]
+    assert set(SEVERITY.findall(severity_cell)) == severities, f"{alert}: table severity"
+    assert required <= prose_durations(row), f"{alert}: the table row's duration"
+    assert not prose_durations(row) - allowed, f"{alert}: the table row's duration"
+
+
+def test_the_runbook_check_finds_a_wrong_severity_and_duration() -> None:
+    _, required = rule_timing(rendered_alerts()["BinancePMTieredCollateralRateDropped"])
+    assert required == {5400}
+    wrong = "*warning*. The rate fell.\n\n- It resolves by itself an hour after the drop.\n"
+    assert set(re.findall(r"\*(critical|warning)\*", wrong)) != {"critical", "warning"}
+    assert not required <= prose_durations(wrong)
+    assert prose_durations("lasts 1 h 30 min, for 5 minutes, an hour") == {5400, 300, 3600}
+
+
+def test_every_module_of_the_package_is_in_the_layout_page() -> None:
+    text = (DOCS / "layout.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`(exporter/[\w/]+\.py)`", text))
+    modules = {
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "exporter").rglob("*.py")
+        if path.name != "__init__.py"
+    }
+    assert len(modules) >= 30
+    assert sorted(modules - documented) == [], "modules missing from docs/layout.md"
+    assert sorted(documented - modules) == [], "docs/layout.md names modules that do not exist"
+
+
+PIP_INSTALL = re.compile(r"pip3? install\s+([^`\n#;&|]*)")
+LOCKS = sorted((REPO / "docker").glob("*.lock"))
+
+
+def pip_install_problems(text: str) -> list[str]:
+    """The `pip install` arguments of a text that name nothing pyproject.toml or the lock files
+    know: the project is installed from its source tree (`.`, `'.[extra]'`), as it is not
+    published; other packages must be ones the project depends on or locks."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = set(project["optional-dependencies"])
+    known = {
+        canonicalize_name(Requirement(line).name)
+        for group in [project["dependencies"], *project["optional-dependencies"].values()]
+        for line in group
+    }
+    for lock in LOCKS:
+        for line in lock.read_text(encoding="utf-8").splitlines():
+            if line and not line[0].isspace() and not line.startswith("#"):
+                known.add(canonicalize_name(Requirement(line.split()[0]).name))
+    problems = []
+    for arguments in PIP_INSTALL.findall(text):
+        words = iter(arguments.split())
+        for word in words:
+            if word in {"-r", "--requirement", "-c", "--constraint"}:
+                next(words, None)
+                continue
+            if word.startswith("-"):
+                continue
+            target = word.strip("'\"")
+            if target.startswith("."):
+                named = set(re.findall(r"[\w-]+", target.partition("[")[2]))
+                problems += [f"{word}: no extra {extra!r}" for extra in sorted(named - extras)]
+            elif canonicalize_name(Requirement(target).name) == canonicalize_name(project["name"]):
+                problems.append(f"{word}: {project['name']} is not published; install '.'")
+            elif canonicalize_name(Requirement(target).name) not in known:
+                problems.append(f"{word}: neither pyproject.toml nor a lock file names it")
+    return problems
+
+
+@pytest.mark.parametrize(
+    "page", ALL_MARKDOWN, ids=[p.relative_to(REPO).as_posix() for p in ALL_MARKDOWN]
+)
+def test_every_pip_install_names_a_package_the_project_knows(page: Path) -> None:
+    assert pip_install_problems(page.read_text(encoding="utf-8")) == []
+
+
+def test_the_pip_install_check_finds_unknown_and_unpublished_packages() -> None:
+    text = (
+        "```sh\npip install 'binance-pm-exporter[fast]'\n.venv/bin/pip install -q '.[nope]'\n"
+        "pip install left-pad && pip install -e '.[test]' uvloop\n```\n"
+    )
+    assert pip_install_problems(text) == [
+        "'binance-pm-exporter[fast]': binance-pm-exporter is not published; install '.'",
+        "'.[nope]': no extra 'nope'",
+        "left-pad: neither pyproject.toml nor a lock file names it",
+    ]
+
+
+def dashboard_rows() -> list[tuple[str, list[str]]]:
+    dashboard = yaml.safe_load(
+        (REPO / "grafana" / "dashboards" / "binance-pm-collateral.json").read_text(encoding="utf-8")
+    )
+    rows: list[tuple[str, list[str]]] = []
+    for panel in dashboard["panels"]:
+        if panel["type"] == "row":
+            rows.append((panel["title"], []))
+        else:
+            rows[-1][1].append(panel["title"])
+    return rows
+
+
+def documented_rows(text: str) -> list[tuple[str, list[str]]]:
+    """The sections of docs/dashboard.md that describe a row ("## <row title> (... row)"), with
+    the panels of their table, in the page's order."""
+    rows = []
+    for title, body in re.findall(
+        r"^## ([^\n]+?) \(\w+ row\)\n(.*?)(?=^## |\Z)", text, re.M | re.S
+    ):
+        panels = re.findall(r"^\| (?!panel |---)([^|]+?) \|", body, re.M)
+        rows.append((title, panels))
+    return rows
+
+
+def test_the_dashboard_page_lists_rows_and_panels_in_the_dashboards_order() -> None:
+    text = (DOCS / "dashboard.md").read_text(encoding="utf-8")
+    rows = dashboard_rows()
+    assert len(rows) >= 3
+    assert documented_rows(text) == rows
+
+
+def test_the_row_order_check_sees_a_swap() -> None:
+    text = (DOCS / "dashboard.md").read_text(encoding="utf-8")
+    sections = re.split(r"(?=^## )", text, flags=re.M)
+    rows = [i for i, s in enumerate(sections) if re.match(r"## .+ \(\w+ row\)", s)]
+    sections[rows[1]], sections[rows[2]] = sections[rows[2]], sections[rows[1]]
+    assert documented_rows("".join(sections)) != dashboard_rows()
+
+
+def test_license_and_changelog() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    license_text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert project["license"] == "Apache-2.0"
+    assert license_text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "END OF TERMS AND CONDITIONS" in license_text
+    assert 'org.opencontainers.image.licenses="Apache-2.0"' in (REPO / "Dockerfile").read_text(
+        encoding="utf-8"
+    )
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[([^\]]+)\]", changelog, re.M)
+    assert versions[0] == "Unreleased"
+    assert project["version"] in versions
+    assert broken_links(REPO / "CHANGELOG.md") == []

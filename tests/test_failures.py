@@ -139,6 +139,7 @@ async def test_all_reasons_present_at_zero_from_start(start_exporter: StartExpor
             "server_error",
             "client_error",
             "invalid_response",
+            "internal_error",
         ]
     )
 

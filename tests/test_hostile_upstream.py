@@ -153,6 +153,7 @@ def promtool_check(expositions: list[str]) -> None:
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_every_exposition_parses_and_passes_promtool() -> None:
     accepted: list[str] = []  # after a body the parser took: the odd names are in the labels
     refused: list[str] = []

@@ -17,27 +17,14 @@ import yaml
 
 from exporter.config import load_config
 from exporter.web.healthcheck import PATH as HEALTHZ
+from tests.support.kubernetes import BASE, KUBERNETES, render
 from tests.support.paths import REPO
 from tests.support.tools import tool
 
-KUBERNETES = REPO / "deploy" / "kubernetes"
-BASE = KUBERNETES / "base"
 ALERTS = REPO / "prometheus" / "alerts.yml"
 DASHBOARD = REPO / "grafana" / "dashboards" / "binance-pm-collateral.json"
 OPERATOR_GROUP = "monitoring.coreos.com/v1"
 EXPORTER = {"app.kubernetes.io/name": "binance-pm-exporter"}
-
-
-def render(directory: Path) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [str(tool("kubectl")), "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert (result.returncode, result.stderr) == (0, ""), result.stderr
-    return [document for document in yaml.safe_load_all(result.stdout) if document]
 
 
 def one(objects: list[dict[str, Any]], kind: str, name_prefix: str = "") -> dict[str, Any]:
@@ -137,8 +124,6 @@ def test_the_deployment_is_locked_down_probed_and_bounded(base: list[dict[str, A
     assert port["containerPort"] == listen
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     assert "memory" in container["resources"]["limits"]
-    annotations = one(base, "Deployment")["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["prometheus.io/port"] == str(listen)
 
 
 def test_the_base_runs_the_demo(base: list[dict[str, Any]]) -> None:

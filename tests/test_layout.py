@@ -4,6 +4,7 @@ snapshots, nothing in upstream/ imports the rest, and only the entry point impor
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
@@ -12,17 +13,26 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 ALLOWED: dict[str, frozenset[str]] = {
     "upstream": frozenset(),
     "config": frozenset(),
+    "margin": frozenset({"upstream"}),
+    "accounts": frozenset({"config", "margin", "upstream"}),
+    "fakebinance": frozenset({"upstream"}),
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
     "gate": frozenset({"state", "upstream"}),
-    "metrics": frozenset({"gate", "state", "upstream"}),
+    "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
-    "service": frozenset({"config", "exposition", "metrics", "gate", "state", "upstream"}),
-    "web": frozenset({"config", "service", "exposition", "metrics", "gate", "state", "upstream"}),
+    "service": frozenset(
+        {"config", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin", "fakebinance"}
+    ),
+    "web": frozenset(
+        {"config", "service", "exposition", "metrics", "gate", "state", "upstream"}
+        | {"accounts", "margin"}
+    ),
     "cli": frozenset(
         {"config", "logs", "eventloop", "service", "web", "exposition", "metrics", "gate"}
-        | {"state", "upstream"}
+        | {"state", "upstream", "accounts", "margin"}
     ),
     "__main__": frozenset({"cli"}),
 }
@@ -109,6 +119,167 @@ def test_the_check_sees_an_import_against_the_flow() -> None:
     assert violations("exporter.web.app", "from . import guard\nfrom ..service import X\n") == []
 
 
+SETTINGS_MODULE = "exporter.config.settings"
+ENVIRONMENT_NAME = re.compile(r"\bBINANCE_[A-Z0-9_]+\b")
+
+
+def docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes of a module and its classes and functions."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def settings_outside_the_table(module: str, source: str) -> list[str]:
+    """What declares or reads a setting outside the settings table: a command-line parser, or
+    an environment variable of the exporter named in code (docstrings may mention them)."""
+    if module == SETTINGS_MODULE:
+        return []
+    tree = ast.parse(source)
+    skip = docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("add_argument", "ArgumentParser"):
+            found.append(f"{module}: {node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "ArgumentParser":
+            found.append(f"{module}: ArgumentParser")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skip
+            and ENVIRONMENT_NAME.search(node.value)
+        ):
+            found.append(f"{module}: {ENVIRONMENT_NAME.search(node.value).group()}")  # type: ignore[union-attr]
+    return found
+
+
+def test_every_setting_is_declared_once_in_the_settings_table() -> None:
+    modules = package_modules()
+    assert SETTINGS_MODULE in modules
+    found = [
+        bad
+        for module, source in modules.items()
+        for bad in settings_outside_the_table(module, source)
+    ]
+    assert found == []
+    defining = [
+        module for module, source in modules.items() if re.search(r"^SETTINGS\b", source, re.M)
+    ]
+    assert defining == [SETTINGS_MODULE]
+
+
+def test_the_settings_check_sees_a_second_declaration() -> None:
+    parser = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x')\n"
+    assert settings_outside_the_table("exporter.cli", parser) == [
+        "exporter.cli: ArgumentParser",
+        "exporter.cli: add_argument",
+    ]
+    reading = '"""Reads BINANCE_PM_X."""\nimport os\nx = os.environ.get("BINANCE_PM_X")\n'
+    assert settings_outside_the_table("exporter.web.app", reading) == [
+        "exporter.web.app: BINANCE_PM_X"
+    ]
+    assert settings_outside_the_table(SETTINGS_MODULE, reading) == []
+
+
+# Fault policy: every failure is classified in exporter/upstream/faults.py. Elsewhere no module
+# names a reason, builds a fault, judges an HTTP status or Binance code, or catches what the
+# transport raises; they call faults.py, which decides. The web side and the fake Binance serve
+# HTTP rather than read Binance's answers, so the rule is for the rest of the package.
+FAULTS_MODULE = "exporter.upstream.faults"
+NOT_READING_BINANCE = frozenset({"web", "fakebinance"})
+JUDGED_NAMES = frozenset({"status", "code"})
+TRANSPORT_EXCEPTIONS = frozenset(
+    {"TimeoutError", "OSError", "ConnectionError", "ClientError", "ClientResponseError"}
+)
+
+
+def _names_in(node: ast.expr | None) -> set[str]:
+    """Exception class names an `except` clause names (aiohttp.ClientError -> ClientError)."""
+    if node is None:
+        return set()
+    found = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
+
+
+def _judged_name(node: ast.expr) -> str | None:
+    """`status`/`code` for `resp.status`, `status`, `fault.code`: an HTTP status or Binance
+    error code, which only faults.py judges (a plain variable `code` is anyone's)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr if node.attr in JUDGED_NAMES else None
+    return "status" if isinstance(node, ast.Name) and node.id == "status" else None
+
+
+def _is_int_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def fault_classifications(module: str, source: str) -> list[str]:
+    if module == FAULTS_MODULE or part_of(module) in NOT_READING_BINANCE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Reason"
+        ):
+            found.append(f"{module}:{line} names Reason.{node.attr}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "UpstreamFault"
+        ):
+            found.append(f"{module}:{line} builds an UpstreamFault")
+        elif isinstance(node, ast.Compare):
+            sides = (node.left, *node.comparators)
+            judged = {name for name in map(_judged_name, sides) if name is not None}
+            if "code" in judged or ("status" in judged and any(map(_is_int_literal, sides))):
+                found.extend(f"{module}:{line} compares {name}" for name in sorted(judged))
+        elif isinstance(node, ast.ExceptHandler) and part_of(module) == "upstream":
+            caught = _names_in(node.type) & TRANSPORT_EXCEPTIONS
+            found.extend(f"{module}:{line} catches {name}" for name in sorted(caught))
+    return sorted(found)
+
+
+def test_every_fault_is_classified_in_faults_py() -> None:
+    found = [
+        bad
+        for module, source in package_modules().items()
+        for bad in fault_classifications(module, source)
+    ]
+    assert found == []
+
+
+def test_the_check_sees_a_classification_outside_faults_py() -> None:
+    source = (
+        "try:\n    pass\nexcept aiohttp.ClientError:\n"
+        "    raise UpstreamFault(Reason.CONNECTION, 'x')\n"
+        "if resp.status == 429:\n    pass\n"
+    )
+    assert fault_classifications("exporter.upstream.client", source) == [
+        "exporter.upstream.client:3 catches ClientError",
+        "exporter.upstream.client:4 builds an UpstreamFault",
+        "exporter.upstream.client:4 names Reason.CONNECTION",
+        "exporter.upstream.client:5 compares status",
+    ]
+    assert fault_classifications(FAULTS_MODULE, source) == []
+    assert fault_classifications("exporter.gate", "if fault.reason is Reason.AUTH:\n    x = 1\n")
+    assert fault_classifications("exporter.gate", "x = fault.code == INVALID_TIMESTAMP\n")
+    assert fault_classifications("exporter.metrics", "x = summary.status == known\n") == []
+
+
 TESTS = PACKAGE.parent / "tests"
 SUPPORT = TESTS / "support"
 
@@ -185,3 +356,41 @@ def test_the_test_rule_sees_a_test_importing_a_test_or_conftest_and_a_stray_help
     assert (
         support_violations("tests.conftest", "from tests.support.exporter import Running\n") == []
     )
+
+
+PROCESS_MODULE = "tests.support.process"
+
+
+def exporter_launches(module: str, source: str) -> list[str]:
+    """Where a module runs `python -m exporter` itself: only tests.support.process may."""
+    if module == PROCESS_MODULE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        items = node.args if isinstance(node, ast.Call) else getattr(node, "elts", None)
+        if not isinstance(items, list):
+            continue
+        words = [ast.unparse(item) for item in items]
+        launch = ["sys.executable", repr("-m"), repr("exporter")]
+        if any(words[i : i + 3] == launch for i in range(len(words))):
+            found.append(f"{module}:{node.lineno} runs python -m exporter")  # type: ignore[attr-defined]
+    return found
+
+
+def test_one_way_to_start_an_exporter_process() -> None:
+    found = [
+        bad
+        for module, source in modules_of_the_tests().items()
+        for bad in exporter_launches(module, source)
+    ]
+    assert found == []
+
+
+def test_the_launch_rule_sees_a_second_way() -> None:
+    source = "import sys\nsubprocess.run([sys.executable, '-m', 'exporter', '--demo'])\n"
+    assert exporter_launches("tests.test_a", source) == ["tests.test_a:2 runs python -m exporter"]
+    call = "asyncio.create_subprocess_exec(sys.executable, '-m', 'exporter')\n"
+    assert exporter_launches("tests.support.stack", call) == [
+        "tests.support.stack:1 runs python -m exporter"
+    ]
+    assert exporter_launches(PROCESS_MODULE, source) == []

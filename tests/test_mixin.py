@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import _jsonnet
 import pytest
 import yaml
 
@@ -31,6 +32,7 @@ def run_render(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_committed_files_equal_the_rendering() -> None:
     files = render()
     assert set(files) == {ALERTS, PROMETHEUS_RULE, *(d / DASHBOARD for d in DASHBOARDS)}
@@ -96,16 +98,17 @@ def default_severities() -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None:
     config = {
-        "selector": 'job="binance", env="prod"',
-        "criticalDrop": 0.3,
-        "manyDropsCount": 5,
-        "watchedAssets": {"SOL": 0.5},
-        "dropKeepFiringFor": "45m",
+        "binancePMSelector": 'job="binance", env="prod"',
+        "binancePMCriticalDrop": 0.3,
+        "binancePMManyDropsCount": 5,
+        "binancePMWatchedAssets": {"SOL": 0.5},
+        "binancePMDropKeepFiringFor": "45m",
         # A plain JSON override replaces the whole object (jsonnet users would write +:).
-        "severities": {**default_severities(), "BinancePMDataStale": "warning"},
-        "runbookURLPattern": "https://runbooks.example/binance-pm/%s",
+        "binancePMSeverities": {**default_severities(), "BinancePMDataStale": "warning"},
+        "binancePMRunbookURLPattern": "https://runbooks.example/binance-pm/%s",
     }
     mixin = evaluate(config)
     # Every raw metric the rules read is selected by the configured matchers.
@@ -146,7 +149,7 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
 
 
 def test_no_watched_assets_renders_no_threshold_rule() -> None:
-    mixin = evaluate({"watchedAssets": {}})
+    mixin = evaluate({"binancePMWatchedAssets": {}})
     assert rules_named(mixin, "BinancePMCollateralRateBelowThreshold") == []
     assert rules_named(mixin, "BinancePMCollateralRateDropped")
 
@@ -156,3 +159,233 @@ def test_rendered_json_is_stable_and_readable() -> None:
     assert json.loads(text) == evaluate()["dashboards"][DASHBOARD]
     assert text.endswith("}\n")
     assert "币安人生" not in text or "\\u" not in text
+
+
+# --- The dashboard's panels and queries, as rendered before the dashboard was built from helpers --
+PANELS_FIXTURE = REPO / "tests" / "fixtures" / "dashboard_panels.json"
+
+
+def panel_summary(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """What a reader of the dashboard sees of it: variables, annotations, and per row its
+    panels' type, title, size and queries. Layout positions and styling are left out."""
+    rows: list[dict[str, Any]] = []
+    for panel in dashboard["panels"]:
+        if panel["type"] == "row":
+            rows.append({"title": panel["title"], "id": panel["id"], "panels": []})
+            continue
+        if not rows:
+            rows.append({"title": None, "id": None, "panels": []})
+        rows[-1]["panels"].append(
+            {
+                "id": panel["id"],
+                "type": panel["type"],
+                "title": panel["title"],
+                "size": [panel["gridPos"]["w"], panel["gridPos"]["h"]],
+                "targets": [
+                    {key: target[key] for key in ("refId", "expr", "legendFormat", "instant")}
+                    | {"format": target["format"]}
+                    for target in panel["targets"]
+                ],
+            }
+        )
+    return {
+        "variables": [
+            {"name": v["name"], "query": v["query"]} for v in dashboard["templating"]["list"]
+        ],
+        "annotations": [
+            {"name": a["name"], "expr": a.get("expr")} for a in dashboard["annotations"]["list"]
+        ],
+        "rows": rows,
+    }
+
+
+def changed_panels(dashboard: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    """Where the dashboard differs from `before`. Rows that `before` does not have are new
+    and left alone; the rows it has keep their order, panels and queries."""
+    now = panel_summary(dashboard)
+    known = {row["title"] for row in before["rows"]}
+    kept = [row for row in now["rows"] if row["title"] in known]
+    problems = [
+        f"{part} changed" for part in ("variables", "annotations") if now[part] != before[part]
+    ]
+    if [row["title"] for row in kept] != [row["title"] for row in before["rows"]]:
+        problems.append("rows missing or reordered")
+    for old, new in zip(before["rows"], kept, strict=False):
+        if old != new:
+            problems.append(f"row {old['title']!r} changed")
+    return problems
+
+
+def test_the_dashboard_renders_the_panels_and_queries_it_had_before_the_helpers() -> None:
+    before = json.loads(PANELS_FIXTURE.read_text(encoding="utf-8"))
+    assert sum(len(row["panels"]) for row in before["rows"]) == 23
+    assert changed_panels(evaluate()["dashboards"][DASHBOARD], before) == []
+
+
+@pytest.mark.slow
+def test_the_panel_comparison_sees_a_changed_query_a_lost_panel_and_allows_a_new_row() -> None:
+    before = json.loads(PANELS_FIXTURE.read_text(encoding="utf-8"))
+    fewer_movers = evaluate({"binancePMDashboardTopAssets": 5})["dashboards"][DASHBOARD]
+    assert changed_panels(fewer_movers, before) == [
+        "row 'Collateral rates' changed",
+        "row 'Portfolio Margin Pro tiers' changed",
+    ]
+    dashboard = evaluate()["dashboards"][DASHBOARD]
+    lost = dict(dashboard, panels=[p for p in dashboard["panels"] if p["title"] != "Clock offset"])
+    assert changed_panels(lost, before) == ["row 'Portfolio Margin Pro tiers' changed"]
+    new_row = {"type": "row", "id": 90, "title": "Another row", "gridPos": {}, "panels": []}
+    grown = dict(dashboard, panels=[*dashboard["panels"], new_row])
+    assert changed_panels(grown, before) == []
+    reordered = dict(dashboard, panels=list(reversed(dashboard["panels"])))
+    assert "rows missing or reordered" in changed_panels(reordered, before)
+
+
+MIXIN_SOURCES = sorted((REPO / "mixin").rglob("*.libsonnet"))
+
+
+def jsonnetfmt_test(*paths: Path) -> subprocess.CompletedProcess[str]:
+    jsonnetfmt = shutil.which("jsonnetfmt")
+    assert jsonnetfmt, "jsonnetfmt is missing: scripts/test.sh installs Debian's jsonnet package"
+    return subprocess.run(
+        [jsonnetfmt, "--test", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_mixin_sources_are_formatted_by_jsonnetfmt(tmp_path: Path) -> None:
+    assert len(MIXIN_SOURCES) >= 6
+    result = jsonnetfmt_test(*MIXIN_SOURCES)
+    assert result.returncode == 0, f"run jsonnetfmt -i on mixin/: {result.stdout}{result.stderr}"
+    untidy = tmp_path / "untidy.libsonnet"
+    untidy.write_text("{a:1,\n   b:  [1,2]}\n", encoding="utf-8")
+    assert jsonnetfmt_test(untidy).returncode != 0
+
+
+# Keys of node-mixin's and kubernetes-mixin's _config that a second mixin must not reuse.
+NEIGHBOUR_KEYS = {"runbookURLPattern", "dashboardTags", "grafanaURL", "dashboardTimezone"}
+
+
+def test_every_config_key_carries_the_mixin_prefix() -> None:
+    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
+    code = f"std.objectFieldsAll((import {mixin})._config)"
+    keys = json.loads(_jsonnet.evaluate_snippet("keys", code))
+    assert len(keys) >= 20
+    assert [key for key in keys if not re.fullmatch(r"binancePM[A-Z]\w+", key)] == []
+    assert NEIGHBOUR_KEYS.isdisjoint(keys)
+
+
+@pytest.mark.slow
+def test_an_unknown_or_old_config_key_is_refused_with_one_line(tmp_path: Path) -> None:
+    overrides = tmp_path / "old.libsonnet"
+    overrides.write_text("{ selector: 'job=\"binance\"' }\n", encoding="utf-8")
+    result = run_render("--overrides", str(overrides), "--root", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "render_mixin.py: unknown config key selector: the mixin's keys are those of"
+        " mixin/config.libsonnet (they start with binancePM)\n"
+    )
+    assert not (tmp_path / "out").exists()
+    broken = tmp_path / "broken.libsonnet"
+    broken.write_text("{ binancePMSelector: ", encoding="utf-8")
+    result = run_render("--overrides", str(broken), "--root", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("render_mixin.py: STATIC ERROR: ")
+    assert result.stderr.count("\n") == 1
+
+
+def documented_overrides() -> tuple[str, list[str]]:
+    """The overrides file and the render command of docs/alerts.md's "Your own settings"."""
+    text = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
+    section = text.split("### Your own settings", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```jsonnet\n(.*?)```", section, re.S)
+    commands = [
+        line.split("#", 1)[0].split()
+        for block in re.findall(r"```sh\n(.*?)```", section, re.S)
+        for line in block.splitlines()
+        if "render_mixin.py" in line
+    ]
+    (command,) = commands
+    return example, command
+
+
+@pytest.mark.slow
+def test_the_documented_overrides_command_renders_rules_and_dashboard(tmp_path: Path) -> None:
+    example, command = documented_overrides()
+    assert command[:4] == [
+        ".venv/bin/python",
+        "scripts/render_mixin.py",
+        "--overrides",
+        "my-mixin.libsonnet",
+    ]
+    assert command[4:] == ["--root", "my-monitoring"]
+    (tmp_path / "my-mixin.libsonnet").write_text(example, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(REPO / command[1]), *command[2:]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "my-monitoring"
+    rules = yaml.safe_load((out / ALERTS).read_text(encoding="utf-8"))
+    alerts = [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+    dashboard = json.loads((out / DASHBOARDS[0] / DASHBOARD).read_text(encoding="utf-8"))
+    # The example's settings, as the docs show them, reach the rules and the dashboard.
+    assert all(
+        '{job="binance", env="prod"' in m[1] for r in alerts for m in RAW_METRIC.findall(r["expr"])
+    )
+    for rule in alerts:
+        name = rule["alert"].lower()
+        assert rule["annotations"]["runbook_url"] == f"https://wiki.example/binance-pm#{name}"
+        assert rule["annotations"]["dashboard_url"].startswith(
+            "https://grafana.example/d/binance-pm-collateral"
+        )
+    (stale,) = [rule for rule in alerts if rule["alert"] == "BinancePMUpstreamDown"]
+    assert stale["labels"]["severity"] == "critical"
+    (job,) = [v for v in dashboard["templating"]["list"] if v["name"] == "job"]
+    assert job["query"]["query"] == 'label_values(binance_pm_up{job="binance", env="prod"}, job)'
+    assert (out / PROMETHEUS_RULE).is_file()
+    assert (out / DASHBOARDS[1] / DASHBOARD).read_bytes() == (
+        out / DASHBOARDS[0] / DASHBOARD
+    ).read_bytes()
+    result = promtool("check", "rules", str(out / ALERTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_renderer_needs_only_the_package_and_its_mixin_extra() -> None:
+    """`pip install '.[mixin]'` (the README's virtualenv) is all scripts/render_mixin.py needs:
+    every module it imports is the standard library's or a distribution that the package's
+    dependencies or its `mixin` extra name."""
+    import ast
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    allowed = {
+        canonicalize_name(Requirement(line).name)
+        for line in [*project["dependencies"], *project["optional-dependencies"]["mixin"]]
+    }
+    tree = ast.parse((REPO / "scripts" / "render_mixin.py").read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    third_party = sorted(imported - set(sys.stdlib_module_names) - {"__future__"})
+    assert third_party == ["_jsonnet", "yaml"]
+    distributions = packages_distributions()
+    needed = {canonicalize_name(distributions[module][0]) for module in third_party}
+    assert needed <= allowed, f"{sorted(needed - allowed)} not in dependencies or the mixin extra"

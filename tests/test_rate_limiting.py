@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from exporter.gate import BACKOFF_CAP_SECONDS, BackoffPolicy
 from tests.support.exporter import StartExporter
 from tests.support.fake_binance import FakeBinance, Reply
@@ -71,6 +73,20 @@ async def test_retry_after_is_a_hard_floor(
     assert rates_of(await running.samples()) == {"BTC": 0.95, "USDT": 1.0}
     assert fake.count() == 2
     assert fake.requests[1].at - fake.requests[0].at >= 1.0
+
+
+@pytest.mark.parametrize("value", ["0000000001", "01", "0" * 400 + "1", "0000000001.0"])
+async def test_retry_after_with_leading_zeros_is_the_seconds_it_says(
+    fake: FakeBinance, start_exporter: StartExporter, value: str
+) -> None:
+    """RFC 9110 delay-seconds is 1*DIGIT: leading zeros do not make it large."""
+    running = await start_exporter("--min-interval", "0")
+    fake.enqueue(Reply(status=429, headers={"Retry-After": value}))
+    await running.scrape()
+    assert fake.count() == 1
+    await asyncio.sleep(1.1)
+    assert rates_of(await running.samples()) == {"BTC": 0.95, "USDT": 1.0}
+    assert fake.count() == 2, "held one second, not the longest hold"
 
 
 async def test_ip_ban_retry_after_is_obeyed(

@@ -99,7 +99,7 @@ async def test_every_reason_of_the_time_endpoint_is_present_from_the_start(
         for (name, labels), _ in samples.items()
         if name == "binance_pm_upstream_errors_total" and ("endpoint", "time") in labels
     }
-    assert len(reasons) == 10
+    assert len(reasons) == 11
     assert value(samples, "binance_pm_upstream_requests_total", endpoint="time") == 1
 
 

@@ -23,13 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.upstream.client import (
-    MAX_MESSAGE_CHARS,
-    BinanceClient,
-    UpstreamResponse,
-    binance_error,
-)
-from exporter.upstream.faults import UpstreamFault
+from exporter.upstream.client import BinanceClient, UpstreamResponse
+from exporter.upstream.faults import MAX_MESSAGE_CHARS, UpstreamFault, binance_error
 from exporter.upstream.headers import (
     MAX_RETRY_AFTER_SECONDS,
     parse_retry_after,
@@ -88,6 +83,25 @@ def test_a_retry_after_date_is_held_exactly_from_the_answer_date(
     )
     assert held == seconds
     assert parse_retry_after(str(seconds)) == seconds
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seconds=st.integers(min_value=0, max_value=10**12),
+    zeros=st.integers(min_value=0, max_value=500),
+)
+def test_leading_zeros_do_not_change_a_delay_in_seconds(seconds: int, zeros: int) -> None:
+    expected = float(seconds) if seconds <= MAX_RETRY_AFTER_SECONDS else MAX_RETRY_AFTER_SECONDS
+    assert parse_retry_after("0" * zeros + str(seconds)) == expected
+
+
+def test_a_delay_is_parsed_then_capped() -> None:
+    assert parse_retry_after("0000000001") == 1.0
+    assert parse_retry_after("0000000000") == 0.0
+    assert parse_retry_after("000604800") == 7 * 24 * 3600.0
+    assert parse_retry_after("000604801") == 7 * 24 * 3600.0
+    assert parse_retry_after("0001.5") == 1.5
+    assert parse_retry_after("1" + "0" * 400) == 7 * 24 * 3600.0
 
 
 @settings(max_examples=500, deadline=None)

@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-IP_WEIGHT_LIMIT = 12000
+IP_WEIGHT_LIMIT = 12000  # sapi (and api) weight per minute per IP
+PAPI_IP_WEIGHT_LIMIT = 6000  # papi's own, counted apart
 IP_WEIGHT_SAFETY = 0.9  # stop at 90% of the budget: other programs on this IP share it
 
 
@@ -21,7 +22,12 @@ class IpBudget:
         self,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        *,
+        limit: int = IP_WEIGHT_LIMIT,
+        name: str = "upstream",
     ) -> None:
+        self.limit = limit
+        self.name = name
         self._clock = clock
         self._wall = wall
         self.not_before = 0.0
@@ -34,16 +40,16 @@ class IpBudget:
         until = self._clock() + seconds
         if until > self.not_before:
             self.not_before = until
-            log.warning("upstream requests paused for %.0fs: %s", seconds, why)
+            log.warning("%s requests paused for %.0fs: %s", self.name, seconds, why)
 
     def note_weight(self, used_weight: int | None) -> None:
         if used_weight is None:
             return
         self.used_weight = used_weight
-        if used_weight >= IP_WEIGHT_LIMIT * IP_WEIGHT_SAFETY:
+        if used_weight >= self.limit * IP_WEIGHT_SAFETY:
             now = self._wall()
             to_next_minute = math.floor(now / 60.0) * 60.0 + 60.0 - now + 1.0
             self.block_for(
                 to_next_minute,
-                f"used IP weight {used_weight} of {IP_WEIGHT_LIMIT}: waiting for the next minute",
+                f"used IP weight {used_weight} of {self.limit}: waiting for the next minute",
             )

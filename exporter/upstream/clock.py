@@ -7,12 +7,13 @@ Each request to /api/v3/time (weight 1) is counted, and its failures by reason."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 
 from exporter.upstream.client import BinanceClient
-from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.faults import Reason, UpstreamFault, invalid_response
 from exporter.upstream.parse import decode_json
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,11 @@ def server_time_ms(body: bytes) -> float:
     document = decode_json(body)
     value = document.get("serverTime") if isinstance(document, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: no numeric serverTime")
+        raise invalid_response(f"{TIME_PATH}: no numeric serverTime")
     # Compared before any conversion: an int of 401 digits does not fit in a float.
     if not 0 < value < MAX_SERVER_TIME_MS:
         shown = repr(value) if len(repr(value)) <= 24 else "out of range"
-        raise UpstreamFault(Reason.INVALID_RESPONSE, f"{TIME_PATH}: serverTime {shown}")
+        raise invalid_response(f"{TIME_PATH}: serverTime {shown}")
     return float(value)
 
 
@@ -48,6 +49,7 @@ class ServerClock:
         self.requests = 0
         self.errors: dict[Reason, int] = dict.fromkeys(Reason, 0)
         self.failing = False
+        self._learning: asyncio.Future[None] | None = None
 
     def timestamp_ms(self) -> int:
         """The current time on Binance's clock, as best known."""
@@ -59,7 +61,19 @@ class ServerClock:
     async def learn(self, timeout: float) -> None:
         """Ask Binance for its time; the offset assumes the answer was made halfway through the
         round trip. Raises UpstreamFault, leaving the clock stale and `failing`, when the request
-        or its answer fails."""
+        or its answer fails. Signed requests that find the clock stale at once (several
+        accounts at start) share one request."""
+        if self._learning is None:
+            self._learning = asyncio.ensure_future(self._learn(timeout))
+            self._learning.add_done_callback(self._learned)
+        await asyncio.shield(self._learning)
+
+    def _learned(self, task: asyncio.Future[None]) -> None:
+        self._learning = None
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter sees it raised
+
+    async def _learn(self, timeout: float) -> None:
         self.requests += 1
         sent = self._wall()
         try:

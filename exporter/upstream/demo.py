@@ -8,6 +8,7 @@ import hmac
 import json
 import random
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -159,8 +160,11 @@ class DemoUpstream:
     async def _time(self, request: web.Request) -> web.Response:
         return web.json_response({"serverTime": int(time.time() * 1000)})
 
-    async def start(self) -> str:
+    async def start(self, mount: Callable[[web.Application], None] | None = None) -> str:
+        """Serves on a free loopback port; `mount` adds more endpoints (the demo accounts)."""
         app = web.Application()
+        if mount is not None:
+            mount(app)
         app.router.add_get("/sapi/v1/portfolio/collateralRate", self._collateral_rate)
         app.router.add_get("/sapi/v2/portfolio/collateralRate", self._tiered_collateral_rate)
         app.router.add_get("/api/v3/time", self._time)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 log = logging.getLogger(__name__)
 
 USED_WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
+PAPI_USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"  # papi reports its IP weight as /api does
 RETRY_AFTER_HEADER = "Retry-After"
 DATE_HEADER = "Date"
 # Binance's longest IP ban is 3 days: a longer Retry-After (a date in year 9999, 10^400 s) is
@@ -60,7 +61,8 @@ def parse_retry_after(value: str | None, date: str | None = None) -> float | Non
     text = value.strip()
     delay = DELAY_SECONDS.fullmatch(text)
     if delay:
-        if len(delay.group(1)) > MAX_DELAY_DIGITS:
+        # delay-seconds is 1*DIGIT: leading zeros say nothing of its size (0000000001 is 1 s).
+        if len(delay.group(1).lstrip("0")) > MAX_DELAY_DIGITS:
             return MAX_RETRY_AFTER_SECONDS
         return min(float(text), MAX_RETRY_AFTER_SECONDS)
     until = http_date(text)

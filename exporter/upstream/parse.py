@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.faults import invalid_response
 
 ValueT = TypeVar("ValueT")
 
@@ -27,9 +27,7 @@ def decode_json(body: bytes) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         head = body[:60].decode("utf-8", "replace")
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE, f"body is not valid JSON ({type(exc).__name__}): {head!r}"
-        ) from None
+        raise invalid_response(f"body is not valid JSON ({type(exc).__name__}): {head!r}") from None
 
 
 def _reject_constant(name: str) -> float:
@@ -81,10 +79,7 @@ def entries_by_asset(
     twice is skipped everywhere it appears, since neither value can be trusted over the other."""
     document = decode_json(body)
     if not isinstance(document, list):
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
-            f"expected a JSON array of assets, got {type(document).__name__}",
-        )
+        raise invalid_response(f"expected a JSON array of assets, got {type(document).__name__}")
     readable: list[tuple[str, ValueT]] = []
     occurrences: dict[str, int] = {}
     invalid = 0
@@ -112,8 +107,7 @@ def parse_collateral_rates(body: bytes) -> ParsedRates:
     entry at all is a fault, so that the last good rates stay exported."""
     rates, invalid, total = entries_by_asset(body, "collateralRate", parse_rate)
     if not rates:
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
-            f"no valid asset in the response ({total} entries, {invalid} invalid)",
+        raise invalid_response(
+            f"no valid asset in the response ({total} entries, {invalid} invalid)"
         )
     return ParsedRates(MappingProxyType(rates), invalid)

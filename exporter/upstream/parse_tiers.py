@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from exporter.upstream.faults import Reason, UpstreamFault
+from exporter.upstream.faults import invalid_response
 from exporter.upstream.parse import entries_by_asset, parse_decimal, parse_rate
 
 MAX_TIERS_PER_ASSET = 64
@@ -81,8 +81,7 @@ def parse_tiered_rates(body: bytes) -> ParsedTiers:
         if valid:
             tiers[asset] = MappingProxyType(valid)
     if not tiers:
-        raise UpstreamFault(
-            Reason.INVALID_RESPONSE,
-            f"no valid tier in the response ({total} assets, {invalid} invalid entries)",
+        raise invalid_response(
+            f"no valid tier in the response ({total} assets, {invalid} invalid entries)"
         )
     return ParsedTiers(MappingProxyType(tiers), invalid)

@@ -1,15 +1,18 @@
 """Container health check (the image has no curl): exit 0 when the exporter on this host answers
-GET /healthz, over plain HTTP or, when its web config turns TLS on, over TLS.
+GET /healthz, over plain HTTP or over TLS, whichever the server speaks.
 
     python -m exporter.web.healthcheck [HOST:PORT]
 
-Where to probe comes from the exporter's own settings, read as the exporter reads them: the flags
-on its command line (from /proc/1/cmdline: in the image the exporter is PID 1, also behind
-`docker run --init`) and, for what they leave unset, BINANCE_PM_LISTEN_ADDRESS and
-BINANCE_PM_WEB_CONFIG_FILE; flags win. A HOST:PORT argument overrides the address. An
-all-interfaces address is probed on loopback. Liveness only: a 401 (basic auth) or a TLS handshake
-refused for want of a client certificate still proves the process serves; certificates are not
-verified."""
+Where to probe comes from the exporter's own settings table, read as the exporter reads it: the
+flags on its command line, either spelling (from /proc/1/cmdline: in the image the exporter is
+PID 1, also behind `docker run --init`) and, when they leave it unset,
+BINANCE_PM_LISTEN_ADDRESS; flags win. A HOST:PORT argument overrides the address. An
+all-interfaces address is probed on loopback.
+
+Whether TLS is on is judged by what the server answers, never by re-reading the web config file:
+the running exporter keeps its TLS and basic auth when the file is emptied or broken, and the
+check must agree with it. Liveness only: a 401 (basic auth) or a TLS handshake refused for want
+of a client certificate still proves the process serves; certificates are not verified."""
 
 from __future__ import annotations
 
@@ -18,11 +21,9 @@ import socket
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from exporter.config import ConfigError, parse_listen_address, serving_settings
-from exporter.web.webconfig import load_web_config
+from exporter.config import ConfigError, parse_listen_address, read_given
 
 TIMEOUT_SECONDS = 4.0
 PATH = "/healthz"
@@ -65,26 +66,9 @@ def read_command_line(path: Path) -> bytes:
         return b""  # not on Linux, or PID 1 is out of sight: the environment alone decides
 
 
-@dataclass(frozen=True)
-class Target:
-    address: str
-    tls: bool | None  # None: unknown (no command line, or an unreadable web config); try both
-
-
-def target(exporter_argv: Sequence[str] | None, environ: Mapping[str, str]) -> Target:
-    """Where the exporter with these arguments (None: not known) and this environment listens,
-    and whether over TLS."""
-    settings = serving_settings(exporter_argv or (), environ)
-    address, web_config = settings.listen_address, settings.web_config_file
-    if not web_config:
-        return Target(address, tls=False if exporter_argv is not None else None)
-    try:
-        return Target(
-            address,
-            tls=load_web_config(Path(web_config), settings.web_config_source).tls is not None,
-        )
-    except ConfigError:
-        return Target(address, tls=None)
+def listen_address(exporter_argv: Sequence[str] | None, environ: Mapping[str, str]) -> str:
+    """Where the exporter with these arguments (None: not known) and this environment listens."""
+    return read_given(exporter_argv or (), environ, ignore_unknown=True)["listen_address"].text
 
 
 def _status(sock: socket.socket) -> int | None:
@@ -137,11 +121,12 @@ def _alive_over_tls(host: str, port: int, timeout: float) -> bool:
     return status is None or status < 500
 
 
-def alive(host: str, port: int, tls: bool | None = None, timeout: float = TIMEOUT_SECONDS) -> bool:
-    if tls is not True:
-        over_http = _alive_over_http(host, port, timeout)
-        if over_http is not None or tls is False:
-            return bool(over_http)
+def alive(host: str, port: int, timeout: float = TIMEOUT_SECONDS) -> bool:
+    """Plain HTTP first; a server that takes the connection but answers no HTTP is probed over
+    TLS (a TLS server drops a plain request without a word)."""
+    over_http = _alive_over_http(host, port, timeout)
+    if over_http is not None:
+        return over_http
     return _alive_over_tls(host, port, timeout)
 
 
@@ -153,13 +138,15 @@ def main(
     args = sys.argv[1:] if argv is None else list(argv)
     env = os.environ if environ is None else environ
     try:
-        found = target(exporter_arguments(read_command_line(command_line)), env)
-        address = args[0] if args else found.address
+        if args:
+            address = args[0]
+        else:
+            address = listen_address(exporter_arguments(read_command_line(command_line)), env)
         host, port = parse_listen_address(address, "address")
     except ConfigError as exc:
         print(f"healthcheck: {exc}", file=sys.stderr)
         return 2
-    ok = alive(probe_host(host), port, found.tls)
+    ok = alive(probe_host(host), port)
     print("healthy" if ok else f"unhealthy: no answer on {address}")
     return 0 if ok else 1
 

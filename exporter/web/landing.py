@@ -42,7 +42,7 @@ def _status_rows(name: str, snapshot: Snapshot[Any], seconds_until_due: float) -
 def render_landing(
     gates: list[RefreshGate[Any]], budget: IpBudget, base_urls: tuple[str, ...], demo: bool
 ) -> str:
-    rows = "".join(_status_rows(g.name, g.snapshot, g.seconds_until_due()) for g in gates)
+    rows = "".join(_status_rows(g.label, g.snapshot, g.seconds_until_due()) for g in gates)
     weight = (
         "not seen yet"
         if budget.used_weight is None

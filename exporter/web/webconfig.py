@@ -15,9 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from exporter.config import ConfigError
+from exporter.config import ConfigError, load_yaml_file
 
 MAX_FILE_BYTES = 1024 * 1024
 TLS_VERSIONS = {
@@ -128,33 +126,11 @@ def file_signature(paths: tuple[Path, ...]) -> Hashable:
     return tuple(signature)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice (two entries for one user, say)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
 class _Problem(Exception):
     """One thing wrong in the file: `where` is the dotted key path."""
 
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}" if where else message)
-
-
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"invalid YAML{where}: {problem}"
 
 
 def _mapping(value: object, where: str) -> dict[str, Any]:
@@ -405,14 +381,12 @@ def load_web_config(path: Path, source: str = "--web-config-file") -> WebConfig:
     """Read and validate the file (and the certificate files it names); ConfigError otherwise."""
     try:
         before = file_signature((path,))
-        document = yaml.load(_read(path, ""), Loader=_StrictLoader)
+        document = load_yaml_file(path, source)
         top = _mapping(document, "")
         _check_keys(top, TOP_LEVEL_KEYS, "")
         tls = _tls_settings(top.get("tls_server_config"), path.parent)
         users = _users(top.get("basic_auth_users"))
         headers = _headers(top.get("http_server_config"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source} {str(path)!r}: {_yaml_error(exc)}") from None
     except RecursionError:
         raise ConfigError(f"{source} {str(path)!r}: nested too deeply to be a web config") from None
     except _Problem as exc:
