@@ -33,7 +33,7 @@ async def measure(url: str, repeats: int) -> dict[str, object]:
         for attempt in range(repeats + 1):  # the first is a warm-up
             requests_before = exporter.v1.stats.requests
             started = time.perf_counter()
-            await exporter.settle(time.monotonic() + config.timeout)
+            await exporter.scrapes.refresh(time.monotonic() + config.timeout)
             fetched = time.perf_counter()
             plain = cache.for_request(PROMETHEUS_ACCEPT, "identity")
             rendered = time.perf_counter()

@@ -7,14 +7,10 @@ the key at fault; a key or secret is never shown, nor the content of a file."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from exporter.config import ConfigError
+from exporter.config import ConfigError, load_yaml_file
 from exporter.margin import Product
 
 ACCOUNT_KEYS = ("name", "product", "api_key_file", "api_secret_file")
@@ -107,35 +103,10 @@ def accounts_from_document(document: object, base: Path, source: str) -> tuple[A
     return tuple(accounts)
 
 
-MAX_FILE_BYTES = 1024 * 1024
-
-
-def load_yaml_document(path: Path, source: str) -> Any:
-    """The YAML document of a file, read with the safe loader (no Python tags)."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise AccountsError(f"{source}: cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise AccountsError(f"{source}: larger than {MAX_FILE_BYTES} bytes")
-    try:
-        return yaml.safe_load(data)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise AccountsError(f"{source}: not valid YAML{at}: {problem}") from None
-
-
-def load_accounts_file(
-    path: Path,
-    source: str = "--accounts-file",
-    load_yaml: Callable[[Path, str], Any] = load_yaml_document,
-) -> tuple[Account, ...]:
-    """The accounts of a file. Relative key and secret paths are taken from the accounts
-    file's directory."""
-    document = load_yaml(path, source)
+def load_accounts_file(path: Path, source: str = "--accounts-file") -> tuple[Account, ...]:
+    """The accounts of a file, read with the exporter's one safe YAML reader. Relative key and
+    secret paths are taken from the accounts file's directory."""
+    document = load_yaml_file(path, source)
     return accounts_from_document(document, path.parent, source)
 
 

@@ -1,14 +1,14 @@
-"""The /metrics body: the exporter's families rendered by prometheus_client once per collector
-version and format, joined to the exporter's own metrics (exposition errors and, unless turned
-off, the process and platform collectors, rendered at most once a second), and served as the
-same bytes until either part changes.
+"""The /metrics body: the exporter's families rendered by prometheus_client, joined to the
+exporter's own metrics (exposition errors and, unless turned off, the process and platform
+collectors), and served as the same bytes until either part is forgotten. When each part is
+rendered again is decided in exporter/scrape.py: the exporter's part when what it shows changed,
+the process part at most once a second.
 
 What a scrape gets depends only on what is produced: text 0.0.4 or OpenMetrics 1.0.0, identity
 or gzip, so at most four renderings exist at a time whatever the request headers say. The
 headers are negotiated here, defensively (q-values honoured, anything odd falls back to text
 0.0.4 without gzip), and the outcome for a pair of raw headers is remembered in a bounded table:
-a scrape's own work is a dict lookup or two. The collector's version is compared only when
-`sync()` is called, which the exporter does whenever the collector may have changed.
+a scrape's own work is a dict lookup or two.
 
 A failure while building the body (a bug in a collector) never reaches the client: the last
 good rendering of that part is served instead and `binance_pm_exposition_errors_total` counts
@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import gzip
 import logging
-import math
-import time
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -47,7 +45,6 @@ EOF = b"# EOF\n"
 MAX_LIST_ITEMS = 32
 MAX_REMEMBERED_HEADERS = 64
 MAX_REMEMBERED_HEADER_CHARS = 512
-OWN_METRICS_SECONDS = 1.0
 
 
 class Variant(NamedTuple):
@@ -172,25 +169,19 @@ class _Part:
 
 
 class ExpositionCache:
+    """The renderings of the /metrics body, kept until told to forget them: the exporter's
+    metrics when what they show changed, the process metrics when they are due again (both
+    decided by exporter/scrape.py)."""
+
     def __init__(
-        self,
-        collector: ExporterCollector,
-        own_collectors: Iterable[Collector] = (),
-        *,
-        own_seconds: float = OWN_METRICS_SECONDS,
-        monotonic: Callable[[], float] = time.monotonic,
+        self, collector: ExporterCollector, own_collectors: Iterable[Collector] = ()
     ) -> None:
-        """`own_collectors` (the process and platform collectors) are rendered at most once per
-        `own_seconds`; with none, the body changes only with the collector's version."""
-        self._collector = collector
+        """`own_collectors`: the process and platform collectors, if any."""
         self.errors = 0
         self._exporter_part = _Part("exporter", (collector,), self._count_error)
         own = (ExpositionErrorsCollector(lambda: self.errors), *own_collectors)
         self._own_part = _Part("process", own, self._count_error)
-        self._own_seconds = own_seconds if len(own) > 1 else math.inf
-        self._monotonic = monotonic
-        self._own_until = -math.inf
-        self._version: Hashable = None
+        self.has_process_metrics = len(own) > 1
         self._rendered: dict[Variant, Rendered] = {}
         self._variants: dict[tuple[str, str], Variant] = {}
 
@@ -199,28 +190,20 @@ class ExpositionCache:
         self._own_part.forget()
         self._rendered.clear()
 
-    def sync(self) -> None:
-        """Forget the renderings if the collector's output has changed since they were made."""
-        try:
-            version = self._collector.version()
-        except Exception as exc:  # then render afresh: the version cannot tell
-            log.error("reading the collector's version failed: %s: %s", type(exc).__name__, exc)
-            version = object()
-        if version != self._version:
-            self._version = version
-            self._exporter_part.forget()
-            self._rendered.clear()
+    def forget_exporter_metrics(self) -> None:
+        """The exporter's metrics are rendered afresh at the next request."""
+        self._exporter_part.forget()
+        self._rendered.clear()
+
+    def forget_own_metrics(self) -> None:
+        """The process metrics (and exposition errors) are rendered afresh at the next request."""
+        self._own_part.forget()
+        self._rendered.clear()
 
     def for_request(self, accept: str, accept_encoding: str) -> Rendered:
-        """The exposition for a scrape with these Accept and Accept-Encoding headers, as of the
-        last sync() (and of the last second, for the process metrics)."""
+        """The exposition for a scrape with these Accept and Accept-Encoding headers, from the
+        renderings kept (rendered now for what was forgotten)."""
         variant = self._variant(accept, accept_encoding)
-        if self._own_seconds != math.inf:
-            now = self._monotonic()
-            if now >= self._own_until:
-                self._own_until = now + self._own_seconds
-                self._own_part.forget()
-                self._rendered.clear()
         rendered = self._rendered.get(variant)
         if rendered is None:
             rendered = self._render(variant)

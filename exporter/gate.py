@@ -1,7 +1,8 @@
-"""The refresh gate: decides, on each scrape, whether to ask Binance again, and makes all
-concurrent scrapes share one in-flight request.
+"""The refresh gate of one endpoint (a source of the exposition): when it may ask Binance again,
+and the one request in flight that every concurrent scrape shares. What a scrape does with it
+(wait, for how long, or serve the cache) is decided in exporter/scrape.py.
 
-A request is sent only when all of these hold:
+A request may be sent only when all of these hold:
 - the endpoint's own next-allowed time has passed: `--min-interval` after the last request,
   stretched by exponential backoff with jitter after consecutive failures;
 - the shared IP budget is open: no `Retry-After` of a 429/418 is in force (it stops every
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -56,9 +56,8 @@ class BackoffPolicy:
 
 
 class RefreshGate(Generic[PayloadT]):
-    """One endpoint's gate. `await gate.refresh(deadline)` returns once the snapshot is as fresh
-    as the rules allow, or at the deadline, whichever comes first; the request itself is never
-    cancelled by a scrape giving up, so the next scrape finds its result."""
+    """One endpoint's gate: its snapshot and counters, when it may request again, and the
+    request in flight (see exporter/scrape.py for the scrape's side)."""
 
     def __init__(
         self,
@@ -96,28 +95,22 @@ class RefreshGate(Generic[PayloadT]):
     def is_due(self) -> bool:
         return self._clock() >= self.next_allowed and self._budget.is_open()
 
-    def next_refresh_at(self) -> float:
-        """The time.monotonic() from which refresh() would start a request, or -inf while one
-        is in flight (refresh() waits for it). Until then a scrape can skip refresh()."""
-        if self._inflight is not None:
-            return -math.inf
+    def next_request_at(self) -> float:
+        """The time.monotonic() from which is_due() holds."""
         return max(self.next_allowed, self._budget.not_before)
 
     def seconds_until_due(self) -> float:
         return max(0.0, self.next_allowed - self._clock(), self._budget.not_before - self._clock())
 
-    async def refresh(self, deadline: float) -> None:
+    def in_flight(self) -> asyncio.Task[None] | None:
+        return self._inflight
+
+    def start(self) -> asyncio.Task[None]:
+        """Sends a request, or returns the one in flight: at most one at a time. The request
+        outlives any scrape that gives up waiting for it."""
         if self._inflight is None:
-            if not self.is_due():
-                return
             self._inflight = asyncio.create_task(self._attempt(), name=f"refresh-{self.label}")
-        remaining = deadline - self._clock()
-        if remaining <= 0:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._inflight), remaining)
-        except TimeoutError:
-            log.debug("scrape deadline reached while the %s request is still running", self.label)
+        return self._inflight
 
     async def close(self) -> None:
         task = self._inflight

@@ -449,8 +449,8 @@ class UpstreamHealthFamilies:
 class ExporterCollector(Collector):
     """A prometheus_client collector over the refresh gates. Its output changes only when
     `version()` changes, which lets the exposition be rendered once per version; that happens
-    after an upstream request, or at `stale_at()`. The tiered (v2) families exist only when a
-    `tiers` gate is given, i.e. when an API secret is set."""
+    after an upstream request, or when a payload reaches --max-stale. The tiered (v2) families
+    exist only when a `tiers` gate is given, i.e. when an API secret is set."""
 
     def __init__(
         self,
@@ -488,12 +488,6 @@ class ExporterCollector(Collector):
         )
         url = self._upstream_url() if self._upstream_url is not None else None
         return (gates, url)
-
-    def stale_at(self) -> float:
-        """The time.monotonic() at which the output changes with no upstream request: the
-        rates of an endpoint reach --max-stale and are dropped. inf when none are exported."""
-        now = self._monotonic()
-        return min(gate.snapshot.stale_at(now, self._max_stale) for gate in self._gates)
 
     def collect(self) -> Iterator[Metric]:
         now = self._monotonic()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -20,6 +18,7 @@ from exporter.fakebinance import demo_accounts
 from exporter.gate import RefreshGate
 from exporter.margin import Product
 from exporter.metrics import AccountGates, ExporterCollector, process_collectors
+from exporter.scrape import ScrapePlanner
 from exporter.upstream.account_endpoints import (
     PAPI_PATHS,
     PM_PRO_PATHS,
@@ -44,7 +43,8 @@ USER_AGENT = f"binance-pm-exporter/{__version__}"
 
 
 class Exporter:
-    """Everything a scrape needs: the gates to refresh and the exposition to serve. The v2
+    """Everything a scrape needs: the gates (sources) to refresh, the exposition to serve, and
+    `scrapes`, which decides between them (exporter/scrape.py). The v2
     (tiered) gate exists only when an API secret is configured (or, without one, a Portfolio
     Margin Pro account whose key signs it); Binance's clock only when something is signed; the
     index prices and the accounts' gates only when accounts are watched. Portfolio Margin
@@ -116,7 +116,13 @@ class Exporter:
         self.exposition = ExpositionCache(
             self.collector, process_collectors() if config.exporter_metrics else ()
         )
-        self._settled_until = -math.inf
+        self.scrapes = ScrapePlanner(
+            self.gates,
+            self.collector,
+            self.exposition,
+            timeout=config.timeout,
+            max_stale=config.max_stale,
+        )
 
     def _account_gates(
         self, account: Account, clock: ServerClock, papi_client: BinanceClient | None
@@ -164,41 +170,8 @@ class Exporter:
         )
         return AccountGates(account.name, account.product, summary, balances)
 
-    def is_settled(self) -> bool:
-        """Whether a scrape can be served the cached exposition as it is: no request is due or
-        in flight, and nothing has changed since the last settle(). Most scrapes find it so."""
-        return time.monotonic() < self._settled_until
-
-    async def settle(self, deadline: float) -> None:
-        """Bring every endpoint's snapshot up to date, as the gates allow, by `deadline` (a
-        time.monotonic() value), and the exposition with them; then work out until when it
-        stays so: the first moment a gate would request again or rates reach --max-stale, and
-        never while a request is in flight, whose end changes what is exported."""
-        await asyncio.gather(*(gate.refresh(deadline) for gate in self.gates))
-        self.exposition.sync()
-        self._settled_until = min(
-            self.collector.stale_at(), *(gate.next_refresh_at() for gate in self.gates)
-        )
-
-    def scrape_deadline(self, scrape_timeout_header: str | None) -> float:
-        return time.monotonic() + scrape_budget(self.config.timeout, scrape_timeout_header)
-
     async def close(self) -> None:
         await asyncio.gather(*(gate.close() for gate in self.gates))
-
-
-def scrape_budget(timeout: float, scrape_timeout_header: str | None) -> float:
-    """How long a scrape may wait for upstream: --timeout, capped by Prometheus'
-    X-Prometheus-Scrape-Timeout-Seconds less a margin for rendering and the network."""
-    if scrape_timeout_header:
-        try:
-            scrape_timeout = float(scrape_timeout_header)
-        except ValueError:
-            return timeout
-        if scrape_timeout == scrape_timeout and scrape_timeout > 0:
-            margin = min(0.5, scrape_timeout * 0.1)
-            return max(0.0, min(timeout, scrape_timeout - margin))
-    return timeout
 
 
 def tiers_credentials(config: Config, accounts: Sequence[Account]) -> tuple[str | None, str] | None:
@@ -271,8 +244,9 @@ async def running_exporter(
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=True,
     )
-    account_secrets = [s for account in watched for s in (account.api_key, account.api_secret)]
-    redactor = Redactor((*config.secrets, api_key or "", *account_secrets))
+    # Each account's key and secret are redacted from the answers to its own requests (the
+    # client adds them per request), and from every log line (the log setup masks them all).
+    redactor = Redactor((*config.secrets, api_key or ""))
     proxy_for = direct if demo is not None else env_proxy
     client = BinanceClient(
         session,

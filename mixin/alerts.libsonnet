@@ -101,9 +101,9 @@ local util = import 'util.libsonnet';
         Binance lowered the Portfolio Margin collateral rate of {{ $labels.asset }} from %s
         (its highest value in the last %s) to {{ printf "%%.4f" $value }}%s. {{ $labels.asset }}
         held in a Portfolio Margin account now counts for less collateral: check the
-        account's margin ratio (uniMMR) and Binance's announcements. %s A further drop fires
-        a new alert. %s
-      ||| % [old, c.binancePMWindow, now, severity, duration],
+        account's margin ratio (uniMMR) and Binance's announcements.%s %s A further drop
+        fires a new alert. %s
+      ||| % [old, c.binancePMWindow, now, $.accountsInDropDescription, severity, duration],
     },
   ),
 

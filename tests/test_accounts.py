@@ -131,16 +131,14 @@ async def start(
     """The real exporter app watching the fake's accounts (all of them, or those given)."""
     async with AsyncExitStack() as stack:
 
-        async def begin(*accounts: FakeAccount, min_interval: float = 0.0) -> Running:
+        async def begin(
+            *accounts: FakeAccount, min_interval: float = 0.0, env: dict[str, str] | None = None
+        ) -> Running:
             chosen = accounts or tuple(fake.accounts.accounts.values())
             argv = ["--api-base-url", fake.url, "--api-key", API_KEY, "--min-interval", "0"]
-            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET})
-            config = replace(
-                config,
-                accounts_file=write_accounts_file(tmp_path, chosen),
-                papi_base_urls=(fake.url,),
-                account_min_interval=min_interval,
-            )
+            argv += ["--accounts-file", str(write_accounts_file(tmp_path, chosen))]
+            argv += ["--papi-base-url", fake.url, "--account-min-interval", str(min_interval)]
+            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET, **(env or {})})
             exporter = await stack.enter_async_context(running_exporter(config))
             client = await aiohttp_client(make_app(exporter))
             return Running(client, exporter)
@@ -413,7 +411,7 @@ async def test_no_account_secret_is_served_or_logged(
 async def test_without_accounts_nothing_of_them_is_exported(fake: AccountsFakeBinance) -> None:
     config = load_config(["--api-base-url", fake.url, "--api-key", API_KEY], {})
     async with running_exporter(config) as exporter:
-        await exporter.settle(time.monotonic() + 5)
+        await exporter.scrapes.refresh(time.monotonic() + 5)
         text = exporter.exposition.for_request(PLAIN_ACCEPT, "").body.decode()
     samples = parse_samples(text)
     assert not [name for name, _ in samples if name.startswith("binance_pm_account")]
@@ -462,3 +460,46 @@ async def test_an_oversized_balance_answer_is_refused_and_the_others_go_on(
     assert value(samples, "upstream_errors_total", **too_large) == 1.0
     assert value(samples, "account_up", account="alice") == 0.0
     assert value(samples, "account_up", account="bob") == 1.0
+
+
+async def test_a_wrong_secret_is_refused_by_its_signature(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    wrong = replace(bob(), api_secret="not-bobs-secret-0123456789")
+    running = await start(alice(), wrong)
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 0.0
+    signature = {"endpoint": "papi_account", "account": "bob", "reason": "client_error"}
+    assert value(samples, "upstream_errors_total", **signature) == 1.0
+    assert value(samples, "account_up", account="alice") == 1.0
+
+
+async def test_requests_are_timed_by_binances_clock(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """Binance's clock 40 s ahead of this host's: outside any recvWindow, unless the learned
+    offset is used to sign."""
+    fake.server_offset_ms = 40_000.0
+    fake.accounts.server_offset_ms = 40_000.0
+    running = await start()
+    samples = await running.samples()
+    assert value(samples, "account_up", account="alice") == 1.0
+    assert value(samples, "account_up", account="bob") == 1.0
+    assert 39.0 < value(samples, "server_time_offset_seconds") < 41.0
+
+
+async def test_the_one_account_shorthand(
+    fake: AccountsFakeBinance,
+    tmp_path: Path,
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
+) -> None:
+    (tmp_path / "key").write_text(BOB_KEY + "\n")
+    (tmp_path / "secret").write_text(BOB_SECRET + "\n")
+    argv = ["--api-base-url", fake.url, "--papi-base-url", fake.url, "--account-product", "pm"]
+    argv += ["--api-key-file", str(tmp_path / "key"), "--api-secret-file", str(tmp_path / "secret")]
+    async with running_exporter(load_config(argv, {})) as exporter:
+        running = Running(await aiohttp_client(make_app(exporter)), exporter)
+        samples = await running.samples()
+    assert value(samples, "account_up", account="default") == 1.0
+    assert math.isclose(value(samples, "account_equity_usd", account="default"), BOB_EQUITY)
+    assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1

@@ -12,11 +12,21 @@ import pytest
 import yaml
 
 from tests.support.paths import REPO
+from tests.support.rules import (
+    ACCOUNT_ALERTS,
+    ACCOUNT_ALERTS_TEST,
+    ALERTS,
+    ALERTS_TEST,
+    PROMETHEUS_DIR,
+    alert_rules,
+    alert_tests,
+    all_rules,
+    load_yaml,
+    replace,
+    without,
+)
 from tests.support.tools import promtool
 
-PROMETHEUS_DIR = REPO / "prometheus"
-ALERTS = PROMETHEUS_DIR / "alerts.yml"
-ALERTS_TEST = PROMETHEUS_DIR / "alerts_test.yml"
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 DROP_ALERT = "BinancePMCollateralRateDropped"
 DISAPPEARED_ALERT = "BinancePMCollateralAssetDisappeared"
@@ -41,28 +51,12 @@ EXPECTED_ALERTS = {
     TIER_BRACKETS_ALERT,
     TIER_DOWN_ALERT,
 }
-
-
-def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def all_rules() -> list[dict[str, Any]]:
-    return [rule for group in load_yaml(ALERTS)["groups"] for rule in group["rules"]]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    return [rule for rule in all_rules() if "alert" in rule]
+# The page of each alert's runbook.
+RUNBOOK_PAGES = {"alerts.md": EXPECTED_ALERTS, "accounts.md": ACCOUNT_ALERTS}
 
 
 def alert_names() -> set[str]:
     return {rule["alert"] for rule in alert_rules()}
-
-
-def alert_tests() -> list[dict[str, Any]]:
-    return [
-        case for test in load_yaml(ALERTS_TEST)["tests"] for case in test.get("alert_rule_test", [])
-    ]
 
 
 def test_promtool_check_rules() -> None:
@@ -73,7 +67,7 @@ def test_promtool_check_rules() -> None:
 
 @pytest.mark.slow
 def test_promtool_test_rules() -> None:
-    result = promtool("test", "rules", str(ALERTS_TEST))
+    result = promtool("test", "rules", str(ALERTS_TEST), str(ACCOUNT_ALERTS_TEST))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -93,10 +87,13 @@ def test_prometheus_config_sends_alerts_to_the_compose_alertmanager() -> None:
     assert job["static_configs"] == [{"targets": ["exporter:10471"]}]
 
 
+def runbook_headings(page: str) -> set[str]:
+    runbook = (REPO / "docs" / page).read_text(encoding="utf-8").split("\n## Runbook\n")[1]
+    return {h.lower() for h in re.findall(r"^### (\S+)\s*$", runbook, re.M)}
+
+
 def test_every_alert_has_severity_summary_description_and_links() -> None:
-    runbook = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8").split("\n## Runbook\n")[1]
-    headings = {h.lower() for h in re.findall(r"^### (\S+)\s*$", runbook, re.M)}
-    assert alert_names() == EXPECTED_ALERTS
+    assert alert_names() == EXPECTED_ALERTS | ACCOUNT_ALERTS
     for rule in alert_rules():
         name = rule["alert"]
         assert rule["labels"]["severity"] in {"warning", "critical"}, name
@@ -104,9 +101,10 @@ def test_every_alert_has_severity_summary_description_and_links() -> None:
         assert annotations["summary"].strip(), name
         assert len(annotations["description"].split()) >= 15, name
         page, anchor = annotations["runbook_url"].split("#")
-        assert page.endswith("/docs/alerts.md"), name
+        (doc,) = [doc for doc, names in RUNBOOK_PAGES.items() if name in names]
+        assert page.endswith(f"/docs/{doc}"), name
         assert anchor == name.lower(), name
-        assert anchor in headings, name
+        assert anchor in runbook_headings(doc), name
         assert annotations["dashboard_url"].startswith("http"), name
         assert "/d/binance-pm-collateral" in annotations["dashboard_url"], name
 
@@ -185,24 +183,9 @@ TIER_CAP = "job_asset_tier:binance_pm_tiered_collateral_cap_usd:max"
 SELECTED = '{job="binance-pm"}'
 
 
-def replace(old: str, new: str) -> Callable[[dict[str, Any]], None]:
-    def mutate(rule: dict[str, Any]) -> None:
-        assert old in rule["expr"], f"{old!r} not in {rule['expr']!r}"
-        rule["expr"] = rule["expr"].replace(old, new)
-
-    return mutate
-
-
 def expr(new: str) -> Callable[[dict[str, Any]], None]:
     def mutate(rule: dict[str, Any]) -> None:
         rule["expr"] = new
-
-    return mutate
-
-
-def without(key: str) -> Callable[[dict[str, Any]], None]:
-    def mutate(rule: dict[str, Any]) -> None:
-        del rule[key]
 
     return mutate
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import time
 
-from exporter.service import scrape_budget
+from exporter.scrape import wait_budget
 from tests.support.exporter import StartExporter
 from tests.support.fake_binance import FakeBinance, Reply
 from tests.support.samples import rates_of
 
 
-def test_scrape_budget() -> None:
-    assert scrape_budget(10.0, None) == 10.0
-    assert scrape_budget(10.0, "5") == 4.5
-    assert scrape_budget(10.0, "30") == 10.0
-    assert abs(scrape_budget(10.0, "1") - 0.9) < 1e-9
-    assert scrape_budget(10.0, "garbage") == 10.0
-    assert scrape_budget(10.0, "-3") == 10.0
-    assert scrape_budget(10.0, "nan") == 10.0
+def test_wait_budget() -> None:
+    assert wait_budget(10.0, None) == 10.0
+    assert wait_budget(10.0, "5") == 4.5
+    assert wait_budget(10.0, "30") == 10.0
+    assert abs(wait_budget(10.0, "1") - 0.9) < 1e-9
+    assert wait_budget(10.0, "garbage") == 10.0
+    assert wait_budget(10.0, "-3") == 10.0
+    assert wait_budget(10.0, "nan") == 10.0
 
 
 async def test_hanging_upstream_scrape_header_caps_the_wait(

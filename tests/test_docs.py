@@ -262,17 +262,22 @@ async def test_documented_families_exist() -> None:
 
 def test_every_alert_has_a_runbook_entry() -> None:
     rules = yaml.safe_load((REPO / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
-    alerts = [
-        rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule
-    ]
-    assert alerts
-    text = (DOCS / "alerts.md").read_text(encoding="utf-8")
-    runbook = text.split("\n## Runbook\n", 1)
-    assert len(runbook) == 2, "docs/alerts.md has no '## Runbook' section"
-    headings = set(re.findall(r"^### (\S+)\s*$", runbook[1], re.M))
-    missing = [alert for alert in alerts if alert not in headings]
-    assert missing == [], f"alerts without a '### <alert>' runbook entry: {missing}"
-    assert all(alert.lower() in anchors(text) for alert in alerts)
+    # Each alert's runbook is on the page its runbook_url names (alerts.md, accounts.md).
+    pages: dict[str, set[str]] = {}
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                page = rule["annotations"]["runbook_url"].partition("#")[0].rsplit("/", 1)[1]
+                pages.setdefault(page, set()).add(rule["alert"])
+    assert set(pages) == {"alerts.md", "accounts.md"}
+    for page, alerts in pages.items():
+        text = (DOCS / page).read_text(encoding="utf-8")
+        runbook = text.split("\n## Runbook\n", 1)
+        assert len(runbook) == 2, f"docs/{page} has no '## Runbook' section"
+        headings = set(re.findall(r"^### (\S+)\s*$", runbook[1], re.M))
+        missing = sorted(alerts - headings)
+        assert missing == [], f"alerts without a '### <alert>' runbook entry in {page}: {missing}"
+        assert all(alert.lower() in anchors(text) for alert in alerts)
 
 
 # --- What the docs say agrees with what the rules, the package and the dashboard are -------------
@@ -317,36 +322,66 @@ def rendered_alerts() -> dict[str, list[dict[str, object]]]:
     return alerts
 
 
+def recorded_exprs() -> dict[str, str]:
+    """The expressions of the recording rules, by recorded name (rules of one name joined)."""
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    found: dict[str, str] = {}
+    for group in groups:
+        for rule in group["rules"]:
+            if "record" in rule:
+                found[rule["record"]] = found.get(rule["record"], "") + " " + rule["expr"]
+    return found
+
+
+def with_recordings(expr: str) -> str:
+    """An expression followed by those of the recordings it reads, and theirs: the ranges an
+    alert depends on include those of the series it reads."""
+    recorded = recorded_exprs()
+    text, seen = expr, set[str]()
+    while names := set(re.findall(r"\b\w+:\w+:\w+\b", text)) & set(recorded) - seen:
+        seen |= names
+        text += " " + " ".join(recorded[name] for name in sorted(names))
+    return text
+
+
 def rule_timing(rules: list[dict[str, object]]) -> tuple[set[int], set[int]]:
     """What prose may say of an alert's timing, and what it must say, in seconds: its `for:`,
-    `keep_firing_for:`, the ranges and age limits of its queries, and how long it lasts after the
-    event (the range plus keep_firing_for) when it is held."""
+    `keep_firing_for:`, the ranges and age limits of its queries (and of the recordings they
+    read), and how long it lasts after the event (the range plus keep_firing_for) when it is
+    held."""
     allowed: set[int] = set()
     required: set[int] = set()
     for rule in rules:
-        text = str(rule["expr"]) + " " + str(rule.get("annotations", ""))
+        expr = with_recordings(str(rule["expr"]))
+        text = expr + " " + str(rule.get("annotations", ""))
         ranges = {prom_seconds(r) for r in re.findall(r"\[(\w+)\]", text)}
-        ages = {int(n) for n in re.findall(r"time\(\) - [^>]*> (\d+)", str(rule["expr"]))}
+        ages = {int(n) for n in re.findall(r"time\(\) - [^>]*> (\d+)", expr)}
         allowed |= ranges | ages
         if "for" in rule:
             required.add(prom_seconds(str(rule["for"])))
         if "keep_firing_for" in rule:
             keep = prom_seconds(str(rule["keep_firing_for"]))
-            window = max(prom_seconds(r) for r in re.findall(r"\[(\w+)\]", str(rule["expr"])))
+            window = max(prom_seconds(r) for r in re.findall(r"\[(\w+)\]", expr))
             allowed.add(keep)
             required.add(window + keep)
     return allowed | required, required
 
 
-def runbook_sections() -> dict[str, str]:
-    text = (DOCS / "alerts.md").read_text(encoding="utf-8").split("\n## Runbook\n", 1)[1]
+def runbook_page(rules: list[dict[str, object]]) -> str:
+    """The page of docs/ an alert's runbook_url names (alerts.md, accounts.md)."""
+    (url,) = {str(rule["annotations"]["runbook_url"]) for rule in rules}  # type: ignore[index]
+    return url.partition("#")[0].rsplit("/", 1)[1]
+
+
+def runbook_sections(page: str = "alerts.md") -> dict[str, str]:
+    text = (DOCS / page).read_text(encoding="utf-8").split("\n## Runbook\n", 1)[1]
     text = text.split("\n## ", 1)[0]
     return dict(re.findall(r"^### (\S+)\n(.*?)(?=^### |\Z)", text, re.M | re.S))
 
 
-def alert_table_rows() -> dict[str, str]:
-    """The rows of docs/alerts.md's alert tables, by alert."""
-    text = (DOCS / "alerts.md").read_text(encoding="utf-8")
+def alert_table_rows(page: str = "alerts.md") -> dict[str, str]:
+    """The rows of the alert tables of a page of docs/, by alert."""
+    text = (DOCS / page).read_text(encoding="utf-8")
     return dict(re.findall(r"^\| \[`(BinancePM\w+)`\]\(#\w+\) (\|.*)$", text, re.M))
 
 
@@ -358,14 +393,15 @@ def test_the_runbook_gives_the_rules_severity_and_timing(alert: str) -> None:
     rules = rendered_alerts()[alert]
     severities = {str(rule["labels"]["severity"]) for rule in rules}  # type: ignore[index]
     allowed, required = rule_timing(rules)
-    section = runbook_sections()[alert]
+    page = runbook_page(rules)
+    section = runbook_sections(page)[alert]
     first_paragraph = section.strip().split("\n\n", 1)[0]
     assert set(re.findall(r"\*(critical|warning)\*", first_paragraph)) == severities
     stated = prose_durations(section)
     assert required <= stated, f"{alert}: the runbook does not say {required - stated} s"
     unknown = stated - allowed - BINANCE_DURATIONS.get(alert, set())
     assert not unknown, f"{alert}: the runbook says {unknown} s, which no rule of it has"
-    row = alert_table_rows()[alert]
+    row = alert_table_rows(page)[alert]
     severity_cell = row.split("|")[1]
     assert set(SEVERITY.findall(severity_cell)) == severities, f"{alert}: table severity"
     assert required <= prose_durations(row), f"{alert}: the table row's duration"

@@ -50,7 +50,7 @@ async def ask_again(running: Running) -> str:
     """A scrape that sends a request now, whatever the gate's own timers say."""
     running.exporter.v1.next_allowed = 0.0
     running.exporter.budget.not_before = 0.0
-    running.exporter._settled_until = 0.0
+    running.exporter.scrapes.expire()
     return await running.scrape()
 
 

@@ -1,5 +1,6 @@
-"""The package's import direction: web -> service -> gate -> upstream, the collector reads the
-snapshots, nothing in upstream/ imports the rest, and only the entry point imports web/."""
+"""The package's import direction: web -> service -> scrape -> gate -> upstream, the collector
+reads the snapshots, nothing in upstream/ imports the rest, and only the entry point imports
+web/. Each decision has its module: faults in upstream/faults.py, the scrape's in scrape.py."""
 
 from __future__ import annotations
 
@@ -22,17 +23,18 @@ ALLOWED: dict[str, frozenset[str]] = {
     "gate": frozenset({"state", "upstream"}),
     "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
+    "scrape": frozenset({"exposition", "metrics", "gate", "state", "upstream"}),
     "service": frozenset(
-        {"config", "exposition", "metrics", "gate", "state", "upstream"}
+        {"config", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
         | {"accounts", "margin", "fakebinance"}
     ),
     "web": frozenset(
-        {"config", "service", "exposition", "metrics", "gate", "state", "upstream"}
+        {"config", "service", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
         | {"accounts", "margin"}
     ),
     "cli": frozenset(
-        {"config", "logs", "eventloop", "service", "web", "exposition", "metrics", "gate"}
-        | {"state", "upstream", "accounts", "margin"}
+        {"config", "logs", "eventloop", "service", "web", "scrape", "exposition", "metrics"}
+        | {"gate", "state", "upstream", "accounts", "margin"}
     ),
     "__main__": frozenset({"cli"}),
 }
@@ -278,6 +280,54 @@ def test_the_check_sees_a_classification_outside_faults_py() -> None:
     assert fault_classifications("exporter.gate", "if fault.reason is Reason.AUTH:\n    x = 1\n")
     assert fault_classifications("exporter.gate", "x = fault.code == INVALID_TIMESTAMP\n")
     assert fault_classifications("exporter.metrics", "x = summary.status == known\n") == []
+
+
+# The scrape decision: whether a scrape waits for a request, for how long, or is served the cache
+# is decided in exporter/scrape.py alone. No other module joins or starts a source's request for
+# a scrape, works out a scrape's wait, or tells the exposition what to render again.
+SCRAPE_MODULE = "exporter.scrape"
+SCRAPE_DECISIONS = frozenset(
+    {
+        "in_flight",
+        "forget_exporter_metrics",
+        "forget_own_metrics",
+        "wait_budget",
+        "requests_to_wait_for",
+        "wait_until",
+        "cache_holds_until",
+    }
+)
+
+
+def scrape_decisions(module: str, source: str) -> list[str]:
+    if module == SCRAPE_MODULE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in SCRAPE_DECISIONS:
+                found.append(f"{module}:{node.lineno} calls {name}")
+    return found
+
+
+def test_the_scrape_decision_is_made_in_scrape_py() -> None:
+    found = [
+        bad
+        for module, source in package_modules().items()
+        for bad in scrape_decisions(module, source)
+    ]
+    assert found == []
+
+
+def test_the_check_sees_a_scrape_decision_elsewhere() -> None:
+    source = "if gate.in_flight() is None:\n    exposition.forget_exporter_metrics()\n"
+    assert scrape_decisions("exporter.service", source) == [
+        "exporter.service:1 calls in_flight",
+        "exporter.service:2 calls forget_exporter_metrics",
+    ]
+    assert scrape_decisions(SCRAPE_MODULE, source) == []
 
 
 TESTS = PACKAGE.parent / "tests"

@@ -389,3 +389,63 @@ def test_the_renderer_needs_only_the_package_and_its_mixin_extra() -> None:
     distributions = packages_distributions()
     needed = {canonicalize_name(distributions[module][0]) for module in third_party}
     assert needed <= allowed, f"{sorted(needed - allowed)} not in dependencies or the mixin extra"
+
+
+def test_the_dashboards_thresholds_follow_the_alerts_config() -> None:
+    mixin = evaluate(
+        {
+            "binancePMStaleAfterSeconds": 900,
+            "binancePMIPWeightBudget": 6000,
+            "binancePMIPWeightNearLimitRatio": 0.5,
+        }
+    )
+    panels = {p["title"]: p for p in mixin["dashboards"][DASHBOARD]["panels"]}
+    steps = {
+        title: [
+            step["value"]
+            for step in panels[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        ]
+        for title in ("Data age", "Age of the data", "Binance IP weight used (budget 6,000/min)")
+    }
+    assert steps == {
+        "Data age": [None, 300, 900],
+        "Age of the data": [None, 300, 900],
+        "Binance IP weight used (budget 6,000/min)": [None, 3000, 6000],
+    }
+    weight = panels["Binance IP weight used (budget 6,000/min)"]
+    assert weight["fieldConfig"]["defaults"]["max"] == 6000
+    assert (
+        "Orange from 3,000 (50%, BinancePMIPWeightNearLimit), red at 6,000" in weight["description"]
+    )
+    assert panels["Data age"]["description"].endswith(
+        "the BinancePMDataStale alert fires past 15m."
+    )
+    assert "BinancePMDataStale fires past 900 s" in panels["Age of the data"]["description"]
+    (stale,) = rules_named(mixin, "BinancePMDataStale")
+    assert "> 900" in stale["expr"]
+
+
+PANELS_LIB = json.dumps(str(REPO / "mixin" / "dashboards" / "panels.libsonnet"))
+
+
+def layout(rows: str) -> Any:
+    code = (
+        f"local p = import {PANELS_LIB};"
+        " local s(w, h=4) = p.stat('s', 'a stat', p.instant('up'), width=w, height=h);"
+        f" [[q.id, q.type, q.gridPos] for q in p.layout({rows})]"
+    )
+    return json.loads(_jsonnet.evaluate_snippet("layout", code))
+
+
+def test_rows_lay_their_panels_out_in_lines_and_number_them_after_the_row() -> None:
+    placed = layout("[p.row('A', 1, [s(12), s(12, 6), s(8)]), p.row('B', 30, [s(24, 2)])]")
+    assert placed == [
+        [1, "row", {"x": 0, "y": 0, "w": 24, "h": 1}],
+        [2, "stat", {"x": 0, "y": 1, "w": 12, "h": 4}],
+        [3, "stat", {"x": 12, "y": 1, "w": 12, "h": 6}],
+        [4, "stat", {"x": 0, "y": 7, "w": 8, "h": 4}],
+        [30, "row", {"x": 0, "y": 11, "w": 24, "h": 1}],
+        [31, "stat", {"x": 0, "y": 12, "w": 24, "h": 2}],
+    ]
+    with pytest.raises(RuntimeError, match="panel ids collide"):
+        layout("[p.row('A', 1, [s(4), s(4)]), p.row('B', 2, [s(4)])]")

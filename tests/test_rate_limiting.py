@@ -146,7 +146,7 @@ async def test_a_long_outage_backs_off_at_most_the_cap_at_default_settings(
     waits = []
     for _ in range(12):
         running.exporter.v1.next_allowed = 0.0  # as if the wait had passed
-        running.exporter._settled_until = 0.0
+        running.exporter.scrapes.expire()
         await running.scrape()
         waits.append(running.exporter.v1.seconds_until_due())
     assert fake.count() == 12
@@ -155,7 +155,7 @@ async def test_a_long_outage_backs_off_at_most_the_cap_at_default_settings(
     assert max(waits) > 30.5, "it does back off"
     fake.always(None)
     running.exporter.v1.next_allowed = 0.0
-    running.exporter._settled_until = 0.0
+    running.exporter.scrapes.expire()
     assert rates_of(await running.samples()) == {"BTC": 0.95, "USDT": 1.0}
     assert 29.0 <= running.exporter.v1.seconds_until_due() <= 30.0, "one success resets it"
 

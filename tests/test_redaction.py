@@ -39,7 +39,7 @@ async def fail_once(running: Running, fake: FakeBinance, reply: Reply, path: str
     fake.enqueue(reply, path=path)
     for gate in running.exporter.gates:
         gate.next_allowed = 0.0
-    running.exporter._settled_until = 0.0
+    running.exporter.scrapes.expire()
     await running.scrape()
 
 

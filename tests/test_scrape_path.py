@@ -31,14 +31,14 @@ async def test_cached_scrapes_ask_neither_the_gates_nor_the_collector(
         return call
 
     for gate in exporter.gates:
-        for method in ("refresh", "next_refresh_at"):
+        for method in ("in_flight", "is_due", "start", "next_request_at"):
             monkeypatch.setattr(gate, method, counted(method, getattr(gate, method)))
-    for method in ("version", "collect", "stale_at"):
+    for method in ("version", "collect"):
         monkeypatch.setattr(
             exporter.collector, method, counted(method, getattr(exporter.collector, method))
         )
     first = await running.scrape()
-    assert {"refresh", "next_refresh_at", "version", "collect"} <= set(asked)
+    assert {"in_flight", "start", "next_request_at", "version", "collect"} <= set(asked)
     asked.clear()
     for _ in range(200):
         assert await running.scrape() == first
@@ -50,11 +50,11 @@ async def test_settled_until_the_next_request_is_allowed(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:
     running = await start_exporter("--min-interval", "0.5")
-    assert not running.exporter.is_settled(), "nothing fetched yet"
+    assert not running.exporter.scrapes.cache_holds(), "nothing fetched yet"
     await running.scrape()
-    assert running.exporter.is_settled()
+    assert running.exporter.scrapes.cache_holds()
     await asyncio.sleep(0.6)
-    assert not running.exporter.is_settled()
+    assert not running.exporter.scrapes.cache_holds()
     fake.rates["BTC"] = "0.5000"
     assert rates_of(await running.samples())["BTC"] == 0.5
     assert fake.count() == 2
@@ -66,10 +66,10 @@ async def test_never_settled_while_a_request_is_in_flight(
     running = await start_exporter("--min-interval", "60", "--timeout", "5")
     fake.enqueue(Reply(delay=0.5))
     await running.scrape(**{"X-Prometheus-Scrape-Timeout-Seconds": "0.1"})
-    assert not running.exporter.is_settled(), "the request outlived its scrape"
+    assert not running.exporter.scrapes.cache_holds(), "the request outlived its scrape"
     await asyncio.sleep(0.6)
     assert rates_of(await running.samples()) == {"BTC": 0.95, "USDT": 1.0}
-    assert running.exporter.is_settled()
+    assert running.exporter.scrapes.cache_holds()
     assert fake.count() == 1
 
 

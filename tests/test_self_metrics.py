@@ -17,6 +17,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.registry import Collector
 
 from exporter.exposition import ExpositionCache
+from exporter.scrape import ScrapePlanner
 from tests.support.exporter import PLAIN_ACCEPT, PROMETHEUS_ACCEPT, StartExporter
 from tests.support.paths import REPO
 from tests.support.process import exporter_process
@@ -71,20 +72,23 @@ async def test_process_metrics_are_rendered_at_most_once_a_second(
     await running.scrape()
     clock = [1000.0]
     real = running.exporter.exposition
-    cache = ExpositionCache(
+    cache = ExpositionCache(running.exporter.collector, _process_collectors_counting(calls := [0]))
+    scrapes = ScrapePlanner(
+        running.exporter.gates,
         running.exporter.collector,
-        _process_collectors_counting(calls := [0]),
+        cache,
+        timeout=10.0,
+        max_stale=600.0,
         monotonic=lambda: clock[0],
     )
-    cache.sync()
-    first = cache.for_request(PLAIN_ACCEPT, "")
+    first = await scrapes.serve(None, PLAIN_ACCEPT, "")
     for _ in range(50):
-        assert cache.for_request(PLAIN_ACCEPT, "") is first
+        assert await scrapes.serve(None, PLAIN_ACCEPT, "") is first
     clock[0] += 0.99
-    assert cache.for_request(PLAIN_ACCEPT, "") is first
+    assert await scrapes.serve(None, PLAIN_ACCEPT, "") is first
     assert calls == [1]
     clock[0] += 0.02
-    again = cache.for_request(PLAIN_ACCEPT, "")
+    again = await scrapes.serve(None, PLAIN_ACCEPT, "")
     assert again is not first
     assert calls == [2]
     assert real is not cache

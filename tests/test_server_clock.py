@@ -39,7 +39,7 @@ async def test_an_absurd_server_time_signs_with_the_local_clock(
     for _ in range(attempts):
         assert running.exporter.tiers is not None
         running.exporter.tiers.next_allowed = 0.0
-        running.exporter._settled_until = 0.0
+        running.exporter.scrapes.expire()
         samples = await running.samples()
         assert value(samples, "binance_pm_tiered_up") == 1.0, "signed with the local clock"
     assert fake.count(V2_PATH) == attempts

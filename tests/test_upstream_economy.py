@@ -9,6 +9,7 @@ import math
 import time
 
 from exporter.gate import RefreshGate
+from exporter.scrape import requests_to_wait_for, wait_until
 from exporter.upstream.budget import IpBudget
 from exporter.upstream.parse import ParsedRates
 from exporter.upstream.results import Fetched
@@ -90,7 +91,8 @@ async def test_gate_economy_is_exact_on_its_own_clock() -> None:
     )
     for tick in range(121):
         now = tick * 0.5
-        await asyncio.gather(*(gate.refresh(now + 10.0) for _ in range(100)))
+        scrapes = (wait_until(requests_to_wait_for([gate]), now + 10.0, clock) for _ in range(100))
+        await asyncio.gather(*scrapes)
     assert len(sent) == 60 // 5 + 1
     assert [b - a for a, b in itertools.pairwise(sent)] == [5.0] * 12
     assert gate.stats.requests == len(sent)

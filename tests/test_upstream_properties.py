@@ -256,7 +256,7 @@ def test_the_exporter_meets_any_answer_without_a_traceback(
             def check(reply: Reply) -> None:
                 fake.enqueue(reply)
                 exporter.v1.next_allowed = exporter.budget.not_before = 0.0
-                exporter._settled_until = 0.0
+                exporter.scrapes.expire()
                 text = runner.run(scrape(session, server.url))
                 assert list(text_string_to_metric_families(text))
                 assert shows_no_key(text)

@@ -128,7 +128,7 @@ async def test_a_malformed_proxy_variable_is_ignored_with_a_warning(
     clean_env.setenv("HTTP_PROXY", "http://relay:secret-pw@127.0.0.1:99999999")
     config = load_config(["--api-base-url", fake.url, "--api-key", API_KEY], {})
     async with running_exporter(config) as exporter:
-        await exporter.settle(deadline=float("inf"))
+        await exporter.scrapes.refresh(deadline=float("inf"))
         assert exporter.v1.snapshot.up
     assert "ignored the http proxy of the environment" in caplog.text
     assert "secret-pw" not in caplog.text
@@ -141,7 +141,7 @@ async def test_cookies_from_the_upstream_are_not_kept(fake: FakeBinance) -> None
     async with running_exporter(config) as exporter:
         for _ in range(3):
             exporter.v1.next_allowed = 0.0
-            await exporter.settle(deadline=float("inf"))
+            await exporter.scrapes.refresh(deadline=float("inf"))
             assert exporter.v1.snapshot.up
     sent = [r for r in fake.requests if r.path == V1_PATH]
     assert len(sent) == 3

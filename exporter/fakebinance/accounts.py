@@ -175,13 +175,22 @@ class FakeAccounts:
 
     # The numbers, as Binance works them out.
 
-    def collateral_value(self, account: FakeAccount, asset: str) -> float:
+    def collateral_value(
+        self,
+        account: FakeAccount,
+        asset: str,
+        rates: Mapping[str, float] | None = None,
+        tiers: Mapping[str, TierList] | None = None,
+    ) -> float:
+        """The asset's collateral value under the rates (and tiers) given, or those in force."""
+        rates = self.rates() if rates is None else rates
+        if tiers is None:
+            tiers = self.tiers() if self.tiers is not None else {}
         row = account.balances[asset]
         value = net_balance(row) * self.prices.get(asset, 0.0)
-        tiers = self.tiers() if self.tiers is not None else {}
         if account.product == "pm_pro" and asset in tiers:
             return progressive_value(value, tiers[asset])
-        rate = self.rates().get(asset, 0.0)
+        rate = rates.get(asset, 0.0)
         return min(value * rate, value)
 
     def actual_equity(self, account: FakeAccount) -> float:
@@ -191,13 +200,18 @@ class FakeAccounts:
         )
 
     def account_equity(self, account: FakeAccount) -> float:
-        equity = sum(self.collateral_value(account, asset) for asset in account.balances)
+        rates = self.rates()
+        tiers = self.tiers() if self.tiers is not None else {}
+        equity = sum(
+            self.collateral_value(account, asset, rates, tiers) for asset in account.balances
+        )
         return equity - (account.open_loss if account.product == "pm" else 0.0)
 
-    def uni_mmr(self, account: FakeAccount) -> str:
+    def uni_mmr(self, account: FakeAccount, equity: float | None = None) -> str:
         if account.maintenance_margin <= 0.0:
             return NO_DEBT_UNI_MMR
-        return f"{self.account_equity(account) / account.maintenance_margin:.8f}"
+        equity = self.account_equity(account) if equity is None else equity
+        return f"{equity / account.maintenance_margin:.8f}"
 
     # The HTTP side.
 
@@ -283,9 +297,10 @@ class FakeAccounts:
 
     def _account_body(self, account: FakeAccount) -> bytes:
         commas = account.thousands_separators
+        equity = self.account_equity(account)
         document: dict[str, object] = {
-            "uniMMR": self.uni_mmr(account),
-            "accountEquity": self._amount(self.account_equity(account), commas),
+            "uniMMR": self.uni_mmr(account, equity),
+            "accountEquity": self._amount(equity, commas),
             "actualEquity": self._amount(self.actual_equity(account), commas),
             "accountMaintMargin": self._amount(account.maintenance_margin),
             "accountStatus": account.status,

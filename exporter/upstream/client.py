@@ -70,6 +70,7 @@ class BinanceClient:
         self._api_key = api_key
         self._max_bytes = max_response_bytes
         self._redactor = redactor or Redactor([api_key] if api_key else [])
+        self._redactors: dict[tuple[str, ...], Redactor] = {}
         self._proxies = {url: proxy_for(url) for url in base_urls}
         self._host_index = 0
 
@@ -88,13 +89,24 @@ class BinanceClient:
             log.warning("%s failed: the next requests go to %s", failed, self.current_base_url)
 
     async def get(
-        self, path: str, timeout: float, query: str = "", *, api_key: str | None = None
+        self,
+        path: str,
+        timeout: float,
+        query: str = "",
+        *,
+        api_key: str | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> UpstreamResponse:
         """GET `path`; `api_key` sends that key instead of the client's own (one client per
-        host serves the rates and every account's requests, so they share its failover)."""
+        host serves the rates and every account's requests, so they share its failover), and
+        `secrets` (that account's key and secret) are redacted from the answer as well as the
+        client's own."""
         base_url = self.current_base_url
+        redactor = self._redactor_with(secrets)
         try:
-            return await self._get(base_url, path, query, timeout, api_key or self._api_key)
+            return await self._get(
+                base_url, path, query, timeout, api_key or self._api_key, redactor
+            )
         except UpstreamFault as fault:
             # Requests to one host fail together: only the first failure moves on.
             failed_over = self.current_base_url != base_url
@@ -102,8 +114,22 @@ class BinanceClient:
                 self._fail_over()
             raise
 
+    def _redactor_with(self, secrets: tuple[str, ...]) -> Redactor:
+        if not secrets:
+            return self._redactor
+        found = self._redactors.get(secrets)
+        if found is None:
+            found = self._redactors[secrets] = self._redactor.extended(secrets)
+        return found
+
     async def _get(
-        self, base_url: str, path: str, query: str, timeout: float, api_key: str | None
+        self,
+        base_url: str,
+        path: str,
+        query: str,
+        timeout: float,
+        api_key: str | None,
+        redactor: Redactor,
     ) -> UpstreamResponse:
         url = f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
         headers = {"Accept": "application/json"}
@@ -123,16 +149,16 @@ class BinanceClient:
                 ) as resp:
                     used_weight = parse_used_weight(resp.headers.get(self._used_weight_header))
                     raw = await self._read_capped(resp, used_weight)
-                    body = await self._redacted(raw, signature)
+                    body = await self._redacted(redactor, raw, signature)
                     if not is_answer(resp.status):
                         raise status_fault(
                             resp.status,
                             body,
-                            reason_phrase=self._said(resp.reason or "", signature),
+                            reason_phrase=self._said(redactor, resp.reason or "", signature),
                             retry_after=resp.headers.get(RETRY_AFTER_HEADER),
                             date=resp.headers.get(DATE_HEADER),
                             used_weight=used_weight,
-                            redact=lambda text: self._redactor.text(text, signature),
+                            redact=lambda text: redactor.text(text, signature),
                         )
                     return UpstreamResponse(body, used_weight)
         except TRANSPORT_ERRORS as exc:
@@ -140,17 +166,17 @@ class BinanceClient:
                 exc,
                 timeout=timeout,
                 base_url=base_url,
-                redact=lambda text: self._redactor.text(text, signature),
+                redact=lambda text: redactor.text(text, signature),
             ) from None
 
-    def _said(self, text: str, signature: str) -> str:
+    def _said(self, redactor: Redactor, text: str, signature: str) -> str:
         """What the upstream (or aiohttp, quoting it) said: redacted, on one line, cut short."""
-        return self._redactor.text(one_line(text), signature)[:MAX_MESSAGE_CHARS]
+        return redactor.text(one_line(text), signature)[:MAX_MESSAGE_CHARS]
 
-    async def _redacted(self, body: bytes, signature: str) -> bytes:
+    async def _redacted(self, redactor: Redactor, body: bytes, signature: str) -> bytes:
         if len(body) <= REDACT_INLINE_BYTES:
-            return self._redactor.data(body, signature)
-        return await asyncio.to_thread(self._redactor.data, body, signature)
+            return redactor.data(body, signature)
+        return await asyncio.to_thread(redactor.data, body, signature)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, used_weight: int | None) -> bytes:
         declared = resp.content_length

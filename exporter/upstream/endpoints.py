@@ -101,7 +101,9 @@ def signed_endpoint(
         remaining = max(timeout - (time.monotonic() - started), timeout * CLOCK_SHARE_OF_TIMEOUT)
         query = signed_query({"timestamp": clock.timestamp_ms(), "recvWindow": recv_window}, secret)
         try:
-            response = await client.get(path, remaining, query=query, api_key=api_key)
+            response = await client.get(
+                path, remaining, query=query, api_key=api_key, secrets=secrets_of(api_key, secret)
+            )
         except UpstreamFault as fault:
             if says_clock_is_off(fault):
                 clock.forget()
@@ -110,6 +112,11 @@ def signed_endpoint(
         return Fetched(parsed, parsed.invalid_entries, response.used_weight)
 
     return fetch
+
+
+def secrets_of(api_key: str | None, secret: str) -> tuple[str, ...]:
+    """What a signed request with its own key must have redacted from its answer."""
+    return (api_key, secret) if api_key else ()
 
 
 def parsed_body(response: UpstreamResponse, parse: Callable[[bytes], ParsedT]) -> ParsedT:

@@ -14,15 +14,15 @@ SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 
 
 def metrics_handler(exporter: Exporter) -> Handler:
-    """/metrics for this exporter: a refresh when one is due, then the cached exposition."""
-    exposition = exporter.exposition
+    """/metrics for this exporter: what exporter/scrape.py decides to serve."""
+    scrapes = exporter.scrapes
 
     async def metrics(request: web.Request) -> web.Response:
         headers = request.headers
-        if not exporter.is_settled():
-            await exporter.settle(exporter.scrape_deadline(headers.get(SCRAPE_TIMEOUT_HEADER)))
-        rendered = exposition.for_request(
-            ",".join(headers.getall(hdrs.ACCEPT, ())), headers.get(hdrs.ACCEPT_ENCODING, "")
+        rendered = await scrapes.serve(
+            headers.get(SCRAPE_TIMEOUT_HEADER),
+            ",".join(headers.getall(hdrs.ACCEPT, ())),
+            headers.get(hdrs.ACCEPT_ENCODING, ""),
         )
         return web.Response(body=rendered.body, headers=rendered.headers)
 

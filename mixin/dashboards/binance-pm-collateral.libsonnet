@@ -25,6 +25,11 @@ function(c)
   local budget = c.binancePMIPWeightBudget;
   local nearBudget = budget * c.binancePMIPWeightNearLimitRatio;
   local rateGraph = { decimals: 4, min: 0, max: 1 };
+  // The exporter drops its data --max-stale after the last success (300 s by default); the
+  // stale alert fires past binancePMStaleAfterSeconds.
+  local maxStale = 300;
+  local staleAfter = c.binancePMStaleAfterSeconds;
+  local ageSteps(base) = p.steps(base, [[maxStale, 'orange'], [staleAfter, 'red']]);
 
   local ratesRow = p.row('Collateral rates', 1, [
     p.stat(
@@ -44,11 +49,12 @@ function(c)
     ),
     p.stat(
       'Data age',
-      'Seconds since the exporter last fetched the rates successfully. The exporter drops the rates --max-stale (default 5m) after the last success; the BinancePMDataStale alert fires past 10m.',
+      'Seconds since the exporter last fetched the rates successfully. The exporter drops the rates --max-stale (default 5m) after the last success; the BinancePMDataStale alert fires past %s.'
+      % (if staleAfter % 60 == 0 then '%dm' % (staleAfter / 60) else '%ds' % staleAfter),
       p.instant('max(%s)' % p.age('binance_pm_last_success_timestamp_seconds')),
       width=4,
       unit='s',
-      steps=p.steps('green', [[300, 'orange'], [600, 'red']]),
+      steps=ageSteps('green'),
       colorMode='background',
     ) + p.defaults({ decimals: 0 }),
     p.stat(
@@ -305,13 +311,13 @@ function(c)
     + p.defaults({ thresholds: p.steps('transparent', [[nearBudget, 'orange'], [budget, 'red']]), min: 0, max: budget }),
     p.timeseries(
       'Age of the data',
-      'Seconds since the last successful fetch. It stays under --min-interval plus the scrape interval while all is well; past --max-stale (default 300 s) the exporter drops the rates, and BinancePMDataStale fires past 600 s. Nothing is shown before the first success.',
+      'Seconds since the last successful fetch. It stays under --min-interval plus the scrape interval while all is well; past --max-stale (default %d s) the exporter drops the rates, and BinancePMDataStale fires past %d s. Nothing is shown before the first success.' % [maxStale, staleAfter],
       [p.range(p.age('binance_pm_last_success_timestamp_seconds'), '{{instance}}')],
       width=8,
       height=8,
       unit='s',
     ) + p.custom({ thresholdsStyle: { mode: 'dashed' } })
-    + p.defaults({ thresholds: p.steps('transparent', [[300, 'orange'], [600, 'red']]), min: 0 }),
+    + p.defaults({ thresholds: ageSteps('transparent'), min: 0 }),
     p.timeseries(
       'Invalid entries skipped',
       "Entries of Binance's response the exporter skipped as invalid (missing or duplicate asset, rate not a number in [0, 1]), per interval. An asset skipped this way disappears from the rates.",

@@ -267,5 +267,9 @@
           panels: [],
         }] + placed.panels,
       };
-    std.foldl(placeRow, rows, { y: 0, panels: [] }).panels,
+    local panels = std.foldl(placeRow, rows, { y: 0, panels: [] }).panels;
+    local ids = [panel.id for panel in panels];
+    assert std.length(std.set(ids)) == std.length(ids) :
+           'panel ids collide: give each row an id past the last panel id of the row before';
+    panels,
 }
