@@ -1,5 +1,5 @@
 """Refresh rounds in a process of their own (so the fake Binance's work is not counted): every
-endpoint due (all intervals 0), one settle() and one rendering per round; prints the median CPU
+endpoint due (all intervals 0), one refresh and one rendering per round; prints the median CPU
 time of this process and wall time per round as JSON.
 
     python -m bench.account_refresh --repeats 20 -- <the exporter's flags>

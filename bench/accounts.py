@@ -265,6 +265,25 @@ async def weights(rounds: int) -> list[WeightRow]:
     ]
 
 
+RATES_WEIGHT_PER_ROUND = 100  # v1 and v2, 50 each, once per --min-interval
+
+
+def weight_totals(rows: Sequence[WeightRow]) -> list[str]:
+    """The desk's weight per minute at the defaults, by budget."""
+    by_header: dict[str, float] = {}
+    for row in rows:
+        by_header[row.header] = by_header.get(row.header, 0.0) + row.per_minute()
+    sapi = by_header.get("X-SAPI-USED-IP-WEIGHT-1M", 0.0)
+    rates = RATES_WEIGHT_PER_ROUND * 60.0 / DEFAULT_INTERVAL
+    return [
+        f"At the default intervals the desk costs {sapi:,.0f} of sapi's 12,000 IP weight a "
+        f"minute ({sapi + rates:,.0f} with the rates), "
+        f"{by_header.get('X-MBX-USED-WEIGHT-1M', 0.0):,.0f} of papi's 6,000, and "
+        f"{by_header.get('X-SAPI-USED-UID-WEIGHT-1M', 0.0) / (ACCOUNTS / 2):,.0f} of UID "
+        "weight per PM Pro account."
+    ]
+
+
 def render(
     throughput_rows: Sequence[ThroughputRow],
     refresh_rows: Sequence[RefreshRow],
@@ -309,6 +328,8 @@ def render(
                 f"{r.header} | {r.per_minute():,.0f} |"
                 for r in weight_rows
             ),
+            "",
+            *weight_totals(weight_rows),
         ]
     worst = min((r.ratio for r in throughput_rows), default=None)
     if worst is not None:

@@ -9,7 +9,11 @@ time while its upstream flaps through every failure mode. It reports, and checks
 - meanwhile a hostile client varies the request headers (odd Accept versions, q-values,
   encodings, scrape timeouts) and every answer is 200 with an exposition that parses, and a
   flood of wrong basic-auth passwords (bcrypt cost 10) gets 401 without delaying the scrapers,
-  which send the right one.
+  which send the right one; and connections that send a request head they never finish, or
+  never send a TLS ClientHello, are held open again and again, and cut off by the exporter
+  each time at its head deadline, with memory and descriptors flat all the same.
+
+Everything is served over TLS, with a certificate of the soak's own CA.
 
     python bench/soak.py --duration 120
     python bench/soak.py --duration 15 --json result.json   (what CI runs)
@@ -27,6 +31,7 @@ import os
 import random
 import re
 import signal
+import ssl
 import statistics
 import sys
 import tempfile
@@ -35,9 +40,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import bcrypt
+import trustme
 from aiohttp import web
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
@@ -59,6 +66,12 @@ SCRAPE_USER = "soak"
 SCRAPE_PASSWORD = "soak-scrape-password"
 BCRYPT_COST = 10
 FLOOD_DELAY_SECONDS = 1.0
+# The exporter closes a connection that has not sent a complete request head by then.
+HEAD_DEADLINE_SECONDS = 10.0
+HELD_KINDS = ("partial_head", "silent")
+PARTIAL_HEAD = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(
+    b"X-Held-%d: %s\r\n" % (n, b"h" * 1000) for n in range(12)
+)
 HOSTILE_ACCEPTS = (
     "application/openmetrics-text;version=1.0.{n}",
     "application/openmetrics-text;version=abc{n}",
@@ -270,11 +283,21 @@ def basic(user: str, password: str) -> str:
 SCRAPE_AUTH = basic(SCRAPE_USER, SCRAPE_PASSWORD)
 
 
+def client_session(tls: ssl.SSLContext, **kwargs: Any) -> aiohttp.ClientSession:
+    """A client of the exporter, which serves TLS signed by the soak's own CA."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls), **kwargs)
+
+
 async def scrape_loop(
-    url: str, upstream: FlappingUpstream, log: ScrapeLog, until: float, worker: int
+    url: str,
+    tls: ssl.SSLContext,
+    upstream: FlappingUpstream,
+    log: ScrapeLog,
+    until: float,
+    worker: int,
 ) -> None:
     accepts = ("text/plain", OPENMETRICS)
-    async with aiohttp.ClientSession(headers={"Authorization": SCRAPE_AUTH}) as session:
+    async with client_session(tls, headers={"Authorization": SCRAPE_AUTH}) as session:
         turn = worker
         while time.monotonic() < until:
             turn += 1
@@ -303,13 +326,15 @@ class HostileLog:
     odd_header_failures: list[str] = field(default_factory=list)
     wrong_passwords: int = 0
     wrong_password_failures: list[str] = field(default_factory=list)
+    cut_off: dict[str, int] = field(default_factory=dict)
+    held_failures: list[str] = field(default_factory=list)
 
 
-async def odd_headers_loop(url: str, log: HostileLog, until: float) -> None:
+async def odd_headers_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until: float) -> None:
     """Scrapes with ever-different Accept, Accept-Encoding and scrape timeout headers: each
     must be 200 with an exposition that parses in the format its Content-Type names."""
     n = 0
-    async with aiohttp.ClientSession(headers={"Authorization": SCRAPE_AUTH}) as session:
+    async with client_session(tls, headers={"Authorization": SCRAPE_AUTH}) as session:
         while time.monotonic() < until:
             n += 1
             headers = {
@@ -332,13 +357,15 @@ async def odd_headers_loop(url: str, log: HostileLog, until: float) -> None:
                 await asyncio.sleep(0.05)
 
 
-async def wrong_password_loop(url: str, log: HostileLog, until: float, worker: int) -> None:
+async def wrong_password_loop(
+    url: str, tls: ssl.SSLContext, log: HostileLog, until: float, worker: int
+) -> None:
     """A new wrong password on every request, half of them for the real user name; from a
     second after the start, once the scrapers' credential is verified, as it would be when
     an attack begins on an exporter already being scraped."""
     n = 0
     await asyncio.sleep(FLOOD_DELAY_SECONDS)
-    async with aiohttp.ClientSession() as session:
+    async with client_session(tls) as session:
         while time.monotonic() < until:
             n += 1
             user = SCRAPE_USER if n % 2 else f"intruder{worker}"
@@ -354,11 +381,57 @@ async def wrong_password_loop(url: str, log: HostileLog, until: float, worker: i
                 await asyncio.sleep(0.05)
 
 
-def write_web_config(directory: Path) -> Path:
+async def held_connection_loop(
+    port: int, tls: ssl.SSLContext, kind: str, log: HostileLog, until: float
+) -> None:
+    """One hostile connection after the other, each held until the server closes it: a TLS
+    connection sending a request head it never finishes (`partial_head`), or a TCP connection
+    to the TLS port that never sends a ClientHello (`silent`)."""
+    while time.monotonic() < until:
+        try:
+            if kind == "partial_head":
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
+                writer.write(PARTIAL_HEAD)
+            else:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except (OSError, ssl.SSLError) as exc:
+            log.held_failures.append(f"{kind}: {type(exc).__name__}: {exc}")
+            await asyncio.sleep(0.1)
+            continue
+        try:
+            async with asyncio.timeout(until - time.monotonic()):
+                while await reader.read(65536):
+                    pass
+            log.cut_off[kind] = log.cut_off.get(kind, 0) + 1
+        except TimeoutError:
+            return
+        except (ConnectionError, ssl.SSLError):
+            log.cut_off[kind] = log.cut_off.get(kind, 0) + 1
+        finally:
+            writer.close()
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    path: Path
+    client_tls: ssl.SSLContext
+
+
+def write_web_config(directory: Path) -> WebConfig:
     hashed = bcrypt.hashpw(SCRAPE_PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    server.cert_chain_pems[0].write_to_path(str(directory / "server.crt"))
+    server.private_key_pem.write_to_path(str(directory / "server.key"))
     path = directory / "web.yml"
-    path.write_text(f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n", encoding="utf-8")
-    return path
+    path.write_text(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+        f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n",
+        encoding="utf-8",
+    )
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    return WebConfig(path, client_tls)
 
 
 @dataclass
@@ -407,6 +480,8 @@ class Result:
     odd_header_failures: list[str]
     wrong_passwords_refused: int
     wrong_password_failures: list[str]
+    held_cut_off: dict[str, int]
+    held_failures: list[str]
     exit_code: int | None
     checks: dict[str, bool]
 
@@ -480,7 +555,7 @@ async def start_exporter(
         lines.append(line.decode("utf-8", "replace"))
         found = re.search(r"listening on (127\.0\.0\.1:\d+)", lines[-1])
         if found:
-            return process, f"http://{found.group(1)}", lines
+            return process, f"https://{found.group(1)}", lines
     process.kill()
     raise SystemExit("the exporter did not start:\n" + "".join(lines))
 
@@ -506,7 +581,9 @@ async def soak(args: argparse.Namespace) -> Result:
     await upstream.start()
     workdir = tempfile.TemporaryDirectory(prefix="soak-")
     web_config = await asyncio.to_thread(write_web_config, Path(workdir.name))
-    process, url, log_lines = await start_exporter(upstream.url, args, web_config)
+    tls = web_config.client_tls
+    process, url, log_lines = await start_exporter(upstream.url, args, web_config.path)
+    port = int(url.rsplit(":", 1)[1])
     hostile = HostileLog()
     assert process.stderr is not None
     drainer = asyncio.create_task(drain(process.stderr, log_lines))
@@ -518,12 +595,17 @@ async def soak(args: argparse.Namespace) -> Result:
     try:
         await asyncio.gather(
             sample_loop(process.pid, started, samples, until),
-            *(scrape_loop(url, upstream, log, until, n) for n in range(args.scrapers)),
-            odd_headers_loop(url, hostile, until),
-            *(wrong_password_loop(url, hostile, until, n) for n in range(args.intruders)),
+            *(scrape_loop(url, tls, upstream, log, until, n) for n in range(args.scrapers)),
+            odd_headers_loop(url, tls, hostile, until),
+            *(wrong_password_loop(url, tls, hostile, until, n) for n in range(args.intruders)),
+            *(
+                held_connection_loop(port, tls, kind, hostile, until)
+                for kind in HELD_KINDS
+                for _ in range(args.held)
+            ),
         )
         # One last scrape, after the flapping: the latest good rates must be there too.
-        await scrape_loop(url, upstream, log, time.monotonic() + 0.01, 0)
+        await scrape_loop(url, tls, upstream, log, time.monotonic() + 0.01, 0)
         samples.append(sample_process(process.pid, started))
     finally:
         elapsed = time.monotonic() - started
@@ -555,6 +637,11 @@ async def soak(args: argparse.Namespace) -> Result:
         "odd_headers_answered": hostile.odd_header_scrapes > 0 and not hostile.odd_header_failures,
         "wrong_passwords_refused": hostile.wrong_passwords > 0
         and not hostile.wrong_password_failures,
+        "held_connections_cut_off": not hostile.held_failures
+        and (
+            elapsed < HEAD_DEADLINE_SECONDS + 1
+            or all(hostile.cut_off.get(kind, 0) > 0 for kind in HELD_KINDS)
+        ),
         "clean_exit": exit_code == 0,
     }
     return Result(
@@ -579,6 +666,8 @@ async def soak(args: argparse.Namespace) -> Result:
         odd_header_failures=hostile.odd_header_failures[:10],
         wrong_passwords_refused=hostile.wrong_passwords,
         wrong_password_failures=hostile.wrong_password_failures[:10],
+        held_cut_off=hostile.cut_off,
+        held_failures=hostile.held_failures[:10],
         exit_code=exit_code,
         checks=checks,
     )
@@ -599,6 +688,7 @@ def report(result: Result, out: Callable[[str], None] = print) -> None:
         f"  odd-header scrapes: {result.odd_header_scrapes}; wrong passwords refused: "
         f"{result.wrong_passwords_refused}"
     )
+    out(f"  held connections cut off by the exporter: {result.held_cut_off}")
     for name, passed in result.checks.items():
         out(f"  [{'ok' if passed else 'FAIL'}] {name}")
 
@@ -609,6 +699,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scrapers", type=int, default=8, help="concurrent scrapers (8)")
     parser.add_argument(
         "--intruders", type=int, default=16, help="connections sending wrong passwords (16)"
+    )
+    parser.add_argument(
+        "--held",
+        type=int,
+        default=20,
+        help="connections of each held kind: partial heads, silent TLS (20)",
     )
     parser.add_argument("--min-interval", type=float, default=0.05, help="exporter's (0.05)")
     parser.add_argument("--timeout", type=float, default=0.5, help="exporter's (0.5)")

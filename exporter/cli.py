@@ -1,5 +1,5 @@
 """Entry point: parse the configuration, serve until SIGTERM or SIGINT, exit 0. SIGHUP re-reads
-the web config file."""
+the web config file. With --check: check each endpoint once and exit 0 or 1."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 
 from exporter import eventloop
 from exporter.accounts import Account
+from exporter.check import check
 from exporter.config import Config, ConfigError, load_config
 from exporter.logs import setup_logging
 from exporter.service import configured_accounts, running_exporter
@@ -101,7 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"binance-pm-exporter: {exc}", file=sys.stderr)
         return 2
     account_secrets = [s for account in accounts for s in (account.api_key, account.api_secret)]
-    setup_logging(config.log_level, config.log_format, (*config.secrets, *account_secrets))
+    secrets = (*config.secrets, *account_secrets)
+    if config.check:
+        # The check's lines go to stdout; the log keeps to errors unless debug is asked for.
+        setup_logging(
+            "debug" if config.log_level == "debug" else "error", config.log_format, secrets
+        )
+        return 0 if eventloop.run(check(config, accounts, sys.stdout)) else 1
+    setup_logging(config.log_level, config.log_format, secrets)
     try:
         eventloop.run(serve(config, web_config, accounts))
     except StartupError as exc:

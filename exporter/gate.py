@@ -71,12 +71,16 @@ class RefreshGate(Generic[PayloadT]):
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         account: str | None = None,
+        on_success: Callable[[PayloadT, float], None] | None = None,
     ) -> None:
         self.name = name
         # Per-account endpoints carry the account's name (the `account` label) as well.
         self.account = account
         self.label = name if account is None else f"{name}[{account}]"
         self._fetch = fetch
+        self._on_success = on_success
+        # The endpoint's request itself, for a one-off call outside the gate (`--check`).
+        self.fetch = fetch
         self._budget = budget
         self._min_interval = min_interval
         self._timeout = timeout
@@ -180,6 +184,8 @@ class RefreshGate(Generic[PayloadT]):
             succeeded_at=self._clock(),
             up=True,
         )
+        if self._on_success is not None:
+            self._on_success(fetched.payload, done)
 
     def _record_failure(self, fault: UpstreamFault, started: float, wall: float) -> None:
         self.stats.errors[fault.reason] += 1
@@ -212,4 +218,6 @@ class RefreshGate(Generic[PayloadT]):
             up=False,
             last_reason=fault.reason,
             last_error=fault.describe(),
+            last_status=fault.status,
+            last_code=fault.code,
         )

@@ -12,6 +12,7 @@ import aiohttp
 
 from exporter import __version__
 from exporter.accounts import Account, accounts_of
+from exporter.changes import RateChanges
 from exporter.config import Config
 from exporter.exposition import ExpositionCache
 from exporter.fakebinance import demo_accounts
@@ -60,14 +61,17 @@ class Exporter:
     ) -> None:
         self.config = config
         self.client = client
+        self.demo: DemoUpstream | None = None  # the simulated upstream of --demo
         self.budget = IpBudget()
         self.papi_budget = IpBudget(limit=PAPI_IP_WEIGHT_LIMIT, name="papi")
+        self.changes = RateChanges()
         self.v1: RefreshGate[ParsedRates] = RefreshGate(
             "v1",
             collateral_rates_v1(client),
             budget=self.budget,
             min_interval=config.min_interval,
             timeout=config.timeout,
+            on_success=lambda payload, at: self.changes.observe(payload.rates, at),
         )
         self.clock: ServerClock | None = None
         self.tiers: RefreshGate[ParsedTiers] | None = None
@@ -268,6 +272,7 @@ async def running_exporter(
             used_weight_header=PAPI_USED_WEIGHT_HEADER,
         )
     exporter = Exporter(config, client, accounts=watched, papi_client=papi_client)
+    exporter.demo = demo
     try:
         yield exporter
     finally:

@@ -26,7 +26,9 @@ class Snapshot(Generic[PayloadT]):
     succeeded_at: float | None = None
     up: bool = False
     last_reason: Reason | None = None
-    last_error: str = ""
+    last_error: str = ""  # for the log: it may quote Binance
+    last_status: int | None = None  # HTTP status of the last failure
+    last_code: int | None = None  # Binance's numeric error code of the last failure
 
     def fresh_payload(self, now: float, max_stale: float) -> PayloadT | None:
         """The last good payload while it is at most max_stale seconds old at `now` (a

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need (Debian's prometheus for promtool and the server, valgrind
 # for the benchmark's instruction counts, docker.io, debootstrap and prometheus-alertmanager for
-# the image and Compose tests, jsonnet for jsonnetfmt, a virtualenv with the package and its
+# the image and Compose tests, jsonnet for jsonnetfmt, chromium for the landing page's browser
+# test, a virtualenv with the package and its
 # test extras, and one with the hash-locked tools of docker/test-tools.lock: Compose v2, kubectl,
 # kubernetes-validate), then runs the linters (jsonnetfmt on the mixin too), checks that the
 # committed alert rules and dashboards equal the mixin's rendering, and runs the tests.
@@ -15,6 +16,7 @@ command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null \
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || missing+=(valgrind)
 command -v dockerd >/dev/null && command -v docker >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v chromium >/dev/null || missing+=(chromium)
 command -v jsonnetfmt >/dev/null || missing+=(jsonnet)
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""

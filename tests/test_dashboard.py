@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from tests.support.dashboard_queries import (
+    ACCOUNT_METRICS,
     DASHBOARD,
     DATASOURCE_REF,
+    METRIC_NAME,
     TIER_ROW,
     TIERED_METRICS,
     annotation_queries,
@@ -34,6 +36,7 @@ GRAFANA_VALUES = {
     "job": ".+",
     "instance": ".+",
     "asset": ".+",
+    "account": ".+",
     "__range": "604800s",
     "__rate_interval": "4m",
     "__interval": "10m",
@@ -116,7 +119,7 @@ def test_datasource_is_chosen_by_a_template_variable(dashboard: dict[str, Any]) 
 
 def test_job_instance_and_asset_variables(dashboard: dict[str, Any]) -> None:
     variables = query_variables(dashboard)
-    assert list(variables) == ["job", "instance", "asset"]
+    assert list(variables) == ["job", "instance", "asset", "account"]
     selectors = {
         name: parse_label_values(variable_query(variable)) for name, variable in variables.items()
     }
@@ -125,6 +128,10 @@ def test_job_instance_and_asset_variables(dashboard: dict[str, Any]) -> None:
     assert selectors["asset"] == (
         'binance_pm_collateral_rate{job=~"$job", instance=~"$instance"}',
         "asset",
+    )
+    assert selectors["account"] == (
+        'binance_pm_account_info{job=~"$job", instance=~"$instance"}',
+        "account",
     )
     for variable in variables.values():
         assert variable["multi"] is True, variable["name"]
@@ -138,12 +145,13 @@ def test_every_query_uses_only_known_variables_and_metrics(dashboard: dict[str, 
     assert len(queries) >= 15
     for query in queries:
         substitute(query.expr, GRAFANA_VALUES)  # raises on an unknown variable
-        assert metric_names(query.expr) <= EXPORTED_METRICS | TIERED_METRICS, query.where
+        known = EXPORTED_METRICS | TIERED_METRICS | ACCOUNT_METRICS
+        assert metric_names(query.expr) <= known, query.where
 
 
 def test_every_exporter_selector_filters_on_job_and_instance(dashboard: dict[str, Any]) -> None:
     for query in panel_queries(dashboard):
-        for match in re.finditer(r"\bbinance_pm_\w+(\{[^}]*\})?", query.expr):
+        for match in re.finditer(METRIC_NAME.pattern + r"(\{[^}]*\})?", query.expr):
             selector = match.group(1) or ""
             assert 'job=~"$job"' in selector, f"{query.where}: {match.group(0)}"
             assert 'instance=~"$instance"' in selector, f"{query.where}: {match.group(0)}"

@@ -20,21 +20,24 @@ ALLOWED: dict[str, frozenset[str]] = {
     "logs": frozenset({"upstream"}),
     "eventloop": frozenset(),
     "state": frozenset({"upstream"}),
+    "changes": frozenset(),
     "gate": frozenset({"state", "upstream"}),
     "metrics": frozenset({"gate", "state", "margin", "upstream"}),
     "exposition": frozenset({"metrics", "gate", "state", "upstream"}),
     "scrape": frozenset({"exposition", "metrics", "gate", "state", "upstream"}),
     "service": frozenset(
         {"config", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
-        | {"accounts", "margin", "fakebinance"}
+        | {"accounts", "margin", "fakebinance", "changes"}
     ),
     "web": frozenset(
         {"config", "service", "scrape", "exposition", "metrics", "gate", "state", "upstream"}
-        | {"accounts", "margin"}
+        | {"accounts", "margin", "changes"}
     ),
+    # --check: the exporter's own endpoints, each requested once.
+    "check": frozenset({"config", "accounts", "service", "gate", "upstream"}),
     "cli": frozenset(
         {"config", "logs", "eventloop", "service", "web", "scrape", "exposition", "metrics"}
-        | {"gate", "state", "upstream", "accounts", "margin"}
+        | {"gate", "state", "upstream", "accounts", "margin", "check", "changes"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -269,9 +269,7 @@ NEIGHBOUR_KEYS = {"runbookURLPattern", "dashboardTags", "grafanaURL", "dashboard
 
 
 def test_every_config_key_carries_the_mixin_prefix() -> None:
-    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
-    code = f"std.objectFieldsAll((import {mixin})._config)"
-    keys = json.loads(_jsonnet.evaluate_snippet("keys", code))
+    keys = sorted(config_keys())
     assert len(keys) >= 20
     assert [key for key in keys if not re.fullmatch(r"binancePM[A-Z]\w+", key)] == []
     assert NEIGHBOUR_KEYS.isdisjoint(keys)
@@ -449,3 +447,62 @@ def test_rows_lay_their_panels_out_in_lines_and_number_them_after_the_row() -> N
     ]
     with pytest.raises(RuntimeError, match="panel ids collide"):
         layout("[p.row('A', 1, [s(4), s(4)]), p.row('B', 2, [s(4)])]")
+
+
+def config_keys() -> set[str]:
+    mixin = json.dumps(str(REPO / "mixin" / "mixin.libsonnet"))
+    code = f"std.objectFieldsAll((import {mixin})._config)"
+    return set(json.loads(_jsonnet.evaluate_snippet("keys", code)))
+
+
+def test_every_config_key_the_docs_and_comments_name_exists() -> None:
+    places = [
+        REPO / "README.md",
+        REPO / "CHANGELOG.md",
+        *sorted((REPO / "docs").glob("*.md")),
+        *sorted((REPO / "prometheus").glob("*.yml")),
+        *MIXIN_SOURCES,
+    ]
+    named = {
+        (path.relative_to(REPO).as_posix(), key)
+        for path in places
+        for key in re.findall(r"\bbinancePM[A-Z]\w*", path.read_text(encoding="utf-8"))
+    }
+    assert len({key for _, key in named}) >= 20
+    keys = config_keys()
+    assert sorted((where, key) for where, key in named if key not in keys) == []
+
+
+def test_the_mixin_merges_with_another_that_uses_the_common_key_names() -> None:
+    """Beside a mixin with node-mixin's and kubernetes-mixin's own `_config` keys (in either
+    order), each keeps its settings, rules and dashboards."""
+    neighbour = (
+        "{ _config+:: { runbookURLPattern: 'https://runbooks.example/node/%s',"
+        " dashboardTags: ['node-exporter-mixin'], grafanaURL: 'https://node.example',"
+        " selector: 'job=\"node\"' },"
+        " prometheusAlerts+:: { groups+: [{ name: 'node', rules: [{ alert: 'NodeDown',"
+        " expr: 'up{%s} == 0' % $._config.selector,"
+        " annotations: { runbook_url: $._config.runbookURLPattern % 'nodedown' } }] }] },"
+        " grafanaDashboards+:: { 'node.json': { tags: $._config.dashboardTags } } }"
+    )
+    ours = f"(import {json.dumps(str(REPO / 'mixin' / 'mixin.libsonnet'))})"
+    alone = evaluate()
+    for combined in (f"{neighbour} + {ours}", f"{ours} + {neighbour}"):
+        code = (
+            f"local m = {combined};"
+            " { alerts: m.prometheusAlerts, dashboards: m.grafanaDashboards }"
+        )
+        merged = json.loads(_jsonnet.evaluate_snippet("merged", code))
+        node, *rest = sorted(merged["alerts"]["groups"], key=lambda g: g["name"] != "node")
+        assert node["rules"] == [
+            {
+                "alert": "NodeDown",
+                "expr": 'up{job="node"} == 0',
+                "annotations": {"runbook_url": "https://runbooks.example/node/nodedown"},
+            }
+        ]
+        assert sorted(rest, key=lambda g: g["name"]) == sorted(
+            alone["alerts"]["groups"], key=lambda g: g["name"]
+        )
+        assert merged["dashboards"]["node.json"] == {"tags": ["node-exporter-mixin"]}
+        assert merged["dashboards"][DASHBOARD] == alone["dashboards"][DASHBOARD]

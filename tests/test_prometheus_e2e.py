@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.support.dashboard_queries import (
+    ACCOUNT_METRICS,
     TIER_ROW,
     TIERED_METRICS,
     Query,
@@ -250,16 +251,23 @@ def expected_tiers(field: str, assets: set[str]) -> dict[tuple[str, str], float]
 
 async def test_every_dashboard_query_and_alert_expression_runs(stack: Stack) -> None:
     dashboard = load_dashboard()
-    all_values = {"job": ".+", "instance": ".+", "asset": ".+", **BUILTINS}
+    all_values = {"job": ".+", "instance": ".+", "asset": ".+", "account": ".+", **BUILTINS}
     chosen = {
         "job": regex_value(["binance-pm"]),
         "instance": regex_value([stack.instance]),
         "asset": regex_value(["BTC", "ICP"]),
+        "account": ".+",
         **BUILTINS,
     }
 
     # The variables' label_values() queries, as Grafana sends them.
-    expected_values = {"job": ["binance-pm"], "instance": [stack.instance], "asset": sorted(RATES)}
+    # No account is watched here: tests/test_accounts_e2e.py runs the accounts row with some.
+    expected_values = {
+        "job": ["binance-pm"],
+        "instance": [stack.instance],
+        "asset": sorted(RATES),
+        "account": [],
+    }
     for name, variable in query_variables(dashboard).items():
         selector, label = parse_label_values(variable_query(variable))
         params = {"match[]": substitute(selector, chosen)} if selector else {}
@@ -326,7 +334,7 @@ async def test_every_dashboard_query_and_alert_expression_runs(stack: Stack) -> 
         used |= metric_names(query.expr)
     for rule in alert_rules():
         used |= metric_names(rule["expr"])
-    assert used <= exported, f"not exported: {used - exported}"
+    assert used - ACCOUNT_METRICS <= exported, f"not exported: {used - exported}"
 
     # Every alert expression evaluates, in the API and in the rule manager.
     for rule in alert_rules() + recording_rules():
@@ -475,7 +483,7 @@ async def test_without_an_api_secret_the_tier_row_is_empty_and_no_tier_alert_fir
     tier_queries = queries_of_panels(row_panels(dashboard, TIER_ROW))
     tier_queries += [q for q in annotation_queries(dashboard) if TIER_DROP_ALERT in q.expr]
     assert len(tier_queries) >= 8
-    all_values = {"job": ".+", "instance": ".+", "asset": ".+", **BUILTINS}
+    all_values = {"job": ".+", "instance": ".+", "asset": ".+", "account": ".+", **BUILTINS}
     chosen = {**all_values, "instance": regex_value([stack.instance]), "asset": "BTC"}
     for values in (all_values, chosen):
         for query in tier_queries:

@@ -160,19 +160,23 @@ async def test_idle_connections_beyond_the_files_limit_do_not_stop_scrapes() -> 
 
 
 ACCEPT_FLOOD_SCRIPT = """
-import asyncio, logging, resource, socket, sys
-from exporter.web.listener import limit_accept_errors
+import asyncio, logging, os, resource, sys
+from aiohttp import web
+from exporter.web.listener import serving
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 async def main():
-    loop = asyncio.get_running_loop()
-    limit_accept_errors(loop)
-    kept = []
-    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    print(port, flush=True)
-    await asyncio.sleep(4)
-    server.close()
+    async with serving(web.Application(), "127.0.0.1", 0, max_connections=40) as listener:
+        taken = []
+        while True:  # the descriptors the connection cap counts on, taken by something else
+            try:
+                taken.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                break
+        for fd in taken[:8]:
+            os.close(fd)
+        print(listener.port, flush=True)
+        await asyncio.sleep(4)
 asyncio.run(main())
 """
 

@@ -16,7 +16,7 @@ import pytest
 from bench.soak import V1_PATH, FlappingUpstream, Sample, memory_figures
 from tests.support.paths import REPO
 
-CI_DURATION_SECONDS = 12
+CI_DURATION_SECONDS = 15
 
 
 @pytest.mark.slow
@@ -46,6 +46,8 @@ def test_short_soak_holds_every_check(tmp_path: Path) -> None:
     assert figures["served"]["ip_banned"] >= 1
     assert figures["odd_header_scrapes"] > 10
     assert figures["wrong_passwords_refused"] > 100
+    assert figures["held_cut_off"]["partial_head"] > 0
+    assert figures["held_cut_off"]["silent"] > 0
 
 
 async def test_soak_catches_a_client_that_ignores_retry_after() -> None:

@@ -263,7 +263,7 @@ async def test_sighup_reloads_the_file_of_a_running_process(pki: Pki, tmp_path: 
         write_config(path, tls_section(renewed) + f"basic_auth_users:\n  bob: {HASH}\n")
         exporter.process.send_signal(signal.SIGHUP)
         await exporter.wait_for_log("web config reloaded (SIGHUP)")
-        await exporter.wait_for_log("listening socket re-opened: TLS on")
+        await exporter.wait_for_log("new TLS settings in force: TLS on")
         assert await status_of(url, renewed.client_context(), **basic("bob", PASSWORD)) == 200
         assert await status_of(url, renewed.client_context(), **basic("alice", PASSWORD)) == 401
         with pytest.raises(aiohttp.ClientConnectorCertificateError):

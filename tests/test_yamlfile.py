@@ -96,3 +96,13 @@ async def test_a_web_config_made_unreadable_at_run_time_is_one_line(
             await asyncio.sleep(0.02)
         assert "web config reloaded" in caplog.text
         assert server.live.current.headers == {"X-Frame-Options": "deny"}
+
+
+@pytest.mark.parametrize("name", ["int-tag", "5000-digits", "key-twice"])
+def test_an_unreadable_accounts_file_exits_2_with_one_line(name: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "accounts.yml", UNREADABLE[name])
+    result = run_exporter(["--api-key", "k", "--accounts-file", str(path)])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"binance-pm-exporter: --accounts-file {str(path)!r}: ")

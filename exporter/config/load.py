@@ -34,6 +34,8 @@ class Config:
     account_product: str | None
     account_min_interval: float
     papi_base_urls: tuple[str, ...]
+    dashboard_url: str | None
+    check: bool
     # The flag (as spelled) or variable each setting came from, for the error lines of files
     # read later (the web config, the accounts file).
     sources: Mapping[str, str] = field(repr=False, compare=False)

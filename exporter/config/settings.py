@@ -16,6 +16,7 @@ from exporter.config.values import (
     one_of,
     parse_base_url,
     parse_bool,
+    parse_link_url,
     parse_listen_address,
     readable_file,
     seconds,
@@ -240,6 +241,23 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="URL",
         default=DEFAULT_PAPI_BASE_URL,
         repeatable=True,
+    ),
+    Setting(
+        "dashboard_url",
+        "--dashboard-url",
+        "BINANCE_PM_DASHBOARD_URL",
+        "where the landing page links the Grafana dashboard (default: the dashboard's docs)",
+        parse_link_url,
+        metavar="URL",
+    ),
+    Setting(
+        "check",
+        "--check",
+        None,
+        "send one request to each configured endpoint, print one line for each (works, or "
+        "why not and what to do), and exit: 0 when all work, else 1",
+        parse_bool,
+        default="false",
     ),
 )
 

@@ -53,6 +53,23 @@ def parse_base_url(value: str, source: str) -> str:
     return url
 
 
+def parse_link_url(value: str, source: str) -> str | None:
+    """An http(s) address for a link (a query is fine, credentials are not); empty means none."""
+    url = value.strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{source}: {value!r} must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ConfigError(f"{source}: {value!r} must not carry credentials")
+    return url
+
+
 def parse_seconds(value: str, source: str, *, allow_zero: bool) -> float:
     try:
         seconds = float(value)

@@ -58,8 +58,9 @@ CODE_EXPLANATIONS: dict[int, str] = {
     -2014: "API-key format invalid",
     -2015: "invalid API-key, IP, or permissions for action",
     -21001: (
-        "the API key's account is not a Portfolio Margin account: tiered rates need one "
-        "(remove the API secret to collect only the v1 rates)"
+        "the API key's account is not a Portfolio Margin account (of this product): tiered "
+        "rates and account endpoints need one (give the account's right product, or remove "
+        "the API secret to collect only the v1 rates)"
     ),
 }
 
@@ -235,3 +236,57 @@ def says_clock_is_off(fault: UpstreamFault) -> bool:
 
 def is_internal(fault: UpstreamFault) -> bool:
     return fault.reason is Reason.INTERNAL_ERROR
+
+
+# What an operator can do about each reason (`--check` prints it). A Binance code with a meaning
+# of its own (CODE_EXPLANATIONS) is said first.
+REASON_ADVICE: dict[Reason, str] = {
+    Reason.TIMEOUT: "no answer in time: check the network path to Binance, or raise --timeout",
+    Reason.CONNECTION: (
+        "no connection: check DNS, the firewall, the proxy (HTTPS_PROXY) and the base URL"
+    ),
+    Reason.RATE_LIMITED: (
+        "this IP's request weight is spent (429): wait for the Retry-After; every program on "
+        "this IP shares the budget"
+    ),
+    Reason.IP_BANNED: (
+        "this IP is banned for now (418) after requests went on past a 429: wait for the ban "
+        "to end, then send fewer requests from this IP"
+    ),
+    Reason.AUTH: (
+        "the API key is refused: a wrong or mistyped key, this IP not on the key's list of "
+        "trusted IPs, or a key without the reading permission"
+    ),
+    Reason.FORBIDDEN: (
+        "Binance's firewall refused the request (403): check the base URL and any proxy between"
+    ),
+    Reason.RESTRICTED_LOCATION: (
+        "Binance serves no request from this location (451): run the exporter where Binance "
+        "serves its API"
+    ),
+    Reason.SERVER_ERROR: "Binance failed (5xx): try later, or give another --api-base-url",
+    Reason.CLIENT_ERROR: "Binance refused the request (4xx)",
+    Reason.INVALID_RESPONSE: (
+        "the answer is not what Binance sends: check that the base URL is Binance's API"
+    ),
+    Reason.INTERNAL_ERROR: "a bug of the exporter: report it, with the log of --log-level debug",
+}
+
+
+def what_to_do(fault: UpstreamFault) -> str:
+    """The fault in plain words for the operator: the meaning of its Binance code when it has a
+    known one, then what its reason calls for. Never Binance's own text."""
+    meaning = CODE_EXPLANATIONS.get(fault.code) if fault.code is not None else None
+    advice = REASON_ADVICE[fault.reason]
+    return f"{meaning}; {advice}" if meaning else advice
+
+
+def what_binance_said(fault: UpstreamFault) -> str:
+    """The status, code and Retry-After of the fault's answer, without Binance's text:
+    "HTTP 401, Binance code -2015"; "" when no answer came."""
+    said = [f"HTTP {fault.status}"] if fault.status is not None else []
+    if fault.code is not None:
+        said.append(f"Binance code {fault.code}")
+    if fault.retry_after is not None:
+        said.append(f"Retry-After {fault.retry_after:g}s")
+    return ", ".join(said)

@@ -113,7 +113,9 @@ def install_guard(app: web.Application, live: LiveWebConfig) -> None:
     @web.middleware
     async def basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         users = live.current.users
-        if users and not await live.auth.verify(request.headers.get(hdrs.AUTHORIZATION), users):
+        if users and not await live.auth.verify(
+            request.headers.get(hdrs.AUTHORIZATION), users, request.remote
+        ):
             return unauthorized()
         return await handler(request)
 

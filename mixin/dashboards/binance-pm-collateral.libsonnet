@@ -267,6 +267,7 @@ function(c)
     'histogram_quantile(%s, %s)' % [q, p.rate('binance_pm_upstream_request_duration_seconds_bucket', 'le, endpoint')],
     'p%d {{endpoint}}' % (std.parseJson(q) * 100),
   );
+  local accountsRow = (import 'accounts_row.libsonnet')(c, 30);
   local healthRow = p.row('Exporter health', 11, [
     p.timeseries(
       'Binance API up',
@@ -278,7 +279,7 @@ function(c)
     ) + p.defaults({ min: 0, max: 1 }),
     p.timeseries(
       'Upstream errors by reason',
-      'Failed requests to Binance per interval, by endpoint and reason (timeout, connection, rate_limited = 429, ip_banned = 418, auth, forbidden, restricted_location = 451, server_error, client_error, invalid_response). Reasons with no error are hidden.',
+      'Failed requests to Binance per interval, by endpoint and reason (timeout, connection, rate_limited = 429, ip_banned = 418, auth, forbidden, restricted_location = 451, server_error, client_error, invalid_response, internal_error = a bug of the exporter). Reasons with no error are hidden.',
       [p.range(p.increase('binance_pm_upstream_errors_total', 'endpoint, reason') + ' > 0', '{{endpoint}} {{reason}}')],
       width=8,
       height=8,
@@ -411,7 +412,8 @@ function(c)
         p.variable('job', 'Job', 'label_values(binance_pm_up{%s}, job)' % c.binancePMSelector),
         p.variable('instance', 'Instance', 'label_values(binance_pm_up{job=~"$job"}, instance)'),
         p.variable('asset', 'Asset', 'label_values(%s, asset)' % p.series('binance_pm_collateral_rate')),
+        p.variable('account', 'Account', 'label_values(%s, account)' % p.series('binance_pm_account_info')),
       ],
     },
-    panels: p.layout([ratesRow, tiersRow, healthRow]),
+    panels: p.layout([ratesRow, tiersRow, accountsRow, healthRow]),
   }

@@ -27,6 +27,27 @@ TIERED_METRICS = frozenset(
     }
 )
 
+ACCOUNT_ROW = "Portfolio Margin accounts"
+# Exported only when the exporter watches Portfolio Margin accounts.
+ACCOUNT_METRICS = frozenset(
+    {
+        "binance_pm_account_up",
+        "binance_pm_account_info",
+        "binance_pm_account_uni_mmr",
+        "binance_pm_account_equity_usd",
+        "binance_pm_account_actual_equity_usd",
+        "binance_pm_account_maintenance_margin_usd",
+        "binance_pm_account_status",
+        "binance_pm_account_asset_balance",
+        "binance_pm_asset_index_price_usd",
+        "binance_pm_account_asset_value_usd",
+        "binance_pm_account_asset_collateral_value_usd",
+        "binance_pm_account_equity_residual_usd",
+    }
+)
+# A metric name of the exporter, not part of a recorded series' name (job:binance_pm_x:max).
+METRIC_NAME = re.compile(r"(?<![:\w])binance_pm_\w+\b(?!:)")
+
 # Grafana's $var, ${var}, ${var:format} and [[var]] forms.
 VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 # Grafana's prometheusSpecialRegexEscape: the characters it escapes in multi-value variables.
@@ -145,4 +166,4 @@ def substitute(expr: str, values: Mapping[str, str]) -> str:
 
 
 def metric_names(expr: str) -> set[str]:
-    return set(re.findall(r"\bbinance_pm_\w+", expr))
+    return set(METRIC_NAME.findall(expr))

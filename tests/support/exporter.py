@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from exporter.config import load_config
 from exporter.service import Exporter, running_exporter
 from exporter.web.app import make_app
+from exporter.web.connections import HEAD_SECONDS
 from exporter.web.guard import LiveWebConfig
 from exporter.web.listener import KEEPALIVE_SECONDS, Listener, serving
 from exporter.web.webconfig import load_web_config
@@ -92,6 +93,8 @@ async def served(
     web_config: Path | None = None,
     poll_seconds: float = 0.05,
     keepalive_timeout: float = KEEPALIVE_SECONDS,
+    max_connections: int | None = None,
+    head_seconds: float = HEAD_SECONDS,
 ) -> AsyncIterator[Served]:
     """The real exporter stack on a loopback socket, exactly as `serve` runs it (listener, TLS,
     web config guard, keep-alive limits)."""
@@ -101,6 +104,14 @@ async def served(
         live = LiveWebConfig(load_web_config(web_config), poll_seconds=poll_seconds)
     async with (
         running_exporter(config) as exporter,
-        serving(make_app(exporter, live), "127.0.0.1", 0, live, keepalive_timeout) as listener,
+        serving(
+            make_app(exporter, live),
+            "127.0.0.1",
+            0,
+            live,
+            keepalive_timeout,
+            max_connections=max_connections,
+            head_seconds=head_seconds,
+        ) as listener,
     ):
         yield Served(exporter, listener, live)

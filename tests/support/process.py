@@ -86,6 +86,24 @@ def run_exporter(
     )
 
 
+async def exporter_run(
+    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Runs the exporter to completion without blocking the event loop (for a fake Binance
+    served by the same loop, as `--check` needs)."""
+    process = await spawn_exporter(
+        args, env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", "exporter", *args],
+        process.returncode,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+    )
+
+
 def exporter_help() -> str:
     """What `python -m exporter --help` prints."""
     return subprocess.run(

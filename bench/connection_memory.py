@@ -1,0 +1,235 @@
+"""What connections cost the exporter before any authentication: resident memory per idle
+connection (plain and TLS), and the exporter's RSS while 2,000 hostile connections of each kind
+hold on, with how long a legitimate scrape takes meanwhile:
+
+- `partial-head`: a request line and header fields up to just under the head limit, never
+  finished;
+- `tls-silent`: a TCP connection to the TLS port that never sends a ClientHello;
+- `tls-idle`: a finished TLS handshake, then nothing.
+
+    python -m bench.connection_memory [--loop asyncio|uvloop] [--connections 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ssl
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench.loops import installed_loops
+from bench.procs import CHILD_ENV, REPO, exporter_command, rss_bytes, stop_process
+from exporter.web.connections import MAX_HEAD_BYTES
+from tests.support.pki import Pki, make_pki
+from tests.support.process import free_port
+
+MIB = 1024 * 1024
+IDLE_CONNECTIONS = 500
+FLOOD_CONNECTIONS = 2000
+OPEN_AT_ONCE = 50
+SETTLE_SECONDS = 3.0
+HEAD_START = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+@dataclass
+class Exporter:
+    process: asyncio.subprocess.Process
+    port: int
+    tls: ssl.SSLContext | None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/metrics"
+
+    def rss(self) -> int:
+        return rss_bytes(self.process.pid)
+
+
+@asynccontextmanager
+async def running(loop: str, pki: Pki | None, directory: Path) -> AsyncIterator[Exporter]:
+    port = free_port()
+    flags = ["--demo"]
+    context = None
+    if pki is not None:
+        web_config = directory / "web.yml"
+        web_config.write_text(
+            f"tls_server_config:\n  cert_file: {pki.cert_file}\n  key_file: {pki.key_file}\n"
+        )
+        flags += ["--web-config-file", str(web_config)]
+        context = pki.client_context()
+    process = await asyncio.create_subprocess_exec(
+        *exporter_command(loop, port, flags), cwd=REPO, env=CHILD_ENV
+    )
+    exporter = Exporter(process, port, context)
+    try:
+        deadline = time.monotonic() + 30
+        while await scrape_seconds(exporter) is None:
+            if time.monotonic() > deadline or process.returncode is not None:
+                raise RuntimeError("the exporter did not start")
+            await asyncio.sleep(0.1)
+        yield exporter
+    finally:
+        await stop_process(process)
+
+
+async def scrape_seconds(exporter: Exporter) -> float | None:
+    """How long one scrape on a new connection takes, or None if it fails within 30 s."""
+    started = time.perf_counter()
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+            session.get(exporter.url, ssl=exporter.tls or True) as response,
+        ):
+            await response.read()
+            if response.status != 200:
+                return None
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return None
+    return time.perf_counter() - started
+
+
+Opener = Callable[[int], Awaitable[asyncio.StreamWriter | None]]
+
+
+async def open_silent(port: int) -> asyncio.StreamWriter | None:
+    with contextlib.suppress(OSError):
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        return writer
+    return None
+
+
+def tls_idle(context: ssl.SSLContext) -> Opener:
+    async def open_idle(port: int) -> asyncio.StreamWriter | None:
+        with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", port, ssl=context), 15
+            )
+            return writer
+        return None
+
+    return open_idle
+
+
+def partial_head(context: ssl.SSLContext | None) -> Opener:
+    filler = b"X-Filler: " + b"a" * 8000 + b"\r\n"
+    head = HEAD_START + filler * ((MAX_HEAD_BYTES - len(HEAD_START) - 64) // len(filler))
+    head += b"X-Last: " + b"b" * (MAX_HEAD_BYTES - len(head) - 200)
+
+    async def open_partial(port: int) -> asyncio.StreamWriter | None:
+        with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", port, ssl=context), 15
+            )
+            writer.write(head)
+            return writer
+        return None
+
+    return open_partial
+
+
+async def hold(port: int, count: int, opener: Opener) -> list[asyncio.StreamWriter]:
+    writers: list[asyncio.StreamWriter] = []
+    for start in range(0, count, OPEN_AT_ONCE):
+        batch = await asyncio.gather(
+            *(opener(port) for _ in range(min(OPEN_AT_ONCE, count - start)))
+        )
+        writers.extend(writer for writer in batch if writer is not None)
+    return writers
+
+
+def close_all(writers: list[asyncio.StreamWriter]) -> None:
+    for writer in writers:
+        writer.close()
+
+
+@dataclass(frozen=True)
+class Flood:
+    name: str
+    tls: bool
+    before: int
+    peak: int
+    after: int
+    scrape: float | None
+
+
+async def per_connection(exporter: Exporter, opener: Opener, count: int) -> float:
+    """RSS added per open connection, in bytes."""
+    before = exporter.rss()
+    writers = await hold(exporter.port, count, opener)
+    await asyncio.sleep(SETTLE_SECONDS)
+    added = exporter.rss() - before
+    held = len(writers)
+    close_all(writers)
+    await asyncio.sleep(SETTLE_SECONDS)
+    return added / max(held, 1)
+
+
+async def flood(exporter: Exporter, name: str, opener: Opener, count: int) -> Flood:
+    before = exporter.rss()
+    peak = before
+    writers: list[asyncio.StreamWriter] = []
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, exporter.rss())
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        writers = await hold(exporter.port, count, opener)
+        scrape = await scrape_seconds(exporter)
+    finally:
+        close_all(writers)
+        await asyncio.sleep(SETTLE_SECONDS)
+        watcher.cancel()
+    return Flood(name, exporter.tls is not None, before, peak, exporter.rss(), scrape)
+
+
+async def measure(loop: str, connections: int, out: Callable[[str], None]) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-connections-") as folder:
+        directory = Path(folder)
+        pki = make_pki(directory / "pki")
+        floods: list[Flood] = []
+        async with running(loop, None, directory) as plain:
+            idle_plain = await per_connection(plain, open_silent, IDLE_CONNECTIONS)
+            floods.append(await flood(plain, "partial-head", partial_head(None), connections))
+        async with running(loop, pki, directory) as tls:
+            context = pki.client_context()
+            idle_tls = await per_connection(tls, tls_idle(context), IDLE_CONNECTIONS)
+            floods.append(await flood(tls, "partial-head", partial_head(context), connections))
+            floods.append(await flood(tls, "tls-silent", open_silent, connections))
+            floods.append(await flood(tls, "tls-idle", tls_idle(context), connections))
+    out(f"event loop {loop}; {IDLE_CONNECTIONS} idle connections, floods of {connections}")
+    out(
+        f"RSS per idle connection: plain {idle_plain / 1024:.1f} KiB, TLS {idle_tls / 1024:.1f} KiB"
+    )
+    out("flood           transport  RSS before  peak     after    scrape")
+    for f in floods:
+        scrape = f"{f.scrape:.2f} s" if f.scrape is not None else "FAILED"
+        out(
+            f"{f.name:<15} {'TLS' if f.tls else 'plain':<10} {f.before / MIB:6.1f} MiB"
+            f" {f.peak / MIB:6.1f}   {f.after / MIB:6.1f}   {scrape}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.connection_memory", description=__doc__)
+    parser.add_argument("--loop", choices=installed_loops(), default="asyncio")
+    parser.add_argument("--connections", type=int, default=FLOOD_CONNECTIONS)
+    args = parser.parse_args(argv)
+    asyncio.run(measure(args.loop, args.connections, print))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
