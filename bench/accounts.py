@@ -295,13 +295,15 @@ def render(
         "",
         f"Command: `{command}`; {ACCOUNTS} accounts of {ASSETS_PER_ACCOUNT} held assets each.",
         "",
-        "| loop | encoding | body bytes | bare aiohttp req/s | exporter req/s | ratio |",
-        "|---|---|---|---|---|---|",
+        "| loop | encoding | body bytes | bare aiohttp req/s | exporter req/s | ratio "
+        "| CPU µs per scrape: bare / exporter |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in throughput_rows:
         parts.append(
             f"| {row.loop} | {row.encoding} | {row.body_bytes:,} | {row.bare.rps:,.0f} | "
-            f"{row.exporter.rps:,.0f} | **{row.ratio:.3f}** |"
+            f"{row.exporter.rps:,.0f} | **{row.ratio:.3f}** | "
+            f"{row.bare.cpu_us_per_request:.0f} / {row.exporter.cpu_us_per_request:.0f} |"
         )
     if refresh_rows:
         base, desk_row = refresh_rows[0], refresh_rows[-1]

@@ -478,6 +478,7 @@ class ExporterCollector(Collector):
         self._upstream_url = upstream_url
         self._rates = RateFamilies(v1, min_interval, max_stale)
         self._tiers = None if tiers is None else TierFamilies(tiers, clock, min_interval, max_stale)
+        self._clock = clock
         self._health = UpstreamHealthFamilies(self._gates, budget, upstream_url, clock)
 
     def version(self) -> Hashable:
@@ -494,6 +495,8 @@ class ExporterCollector(Collector):
         yield from self._rates.collect(now)
         if self._tiers is not None:
             yield from self._tiers.collect(now)
+        elif self._clock is not None and self._clock.learned:  # signed account requests only
+            yield SERVER_TIME_OFFSET.gauge_value(self._clock.offset_ms / 1000.0)
         if self._accounts is not None:
             yield from self._accounts.collect(now)
         yield from self._health.collect()

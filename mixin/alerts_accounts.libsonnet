@@ -115,19 +115,43 @@ local util = import 'util.libsonnet';
 
   // The text the drop alert's description adds when account series exist: each account holding
   // the asset, what the cut cost it and its uniMMR before and after. Empty without accounts.
+  // It runs with the drop alert, in the rates' group: it reads the exporters' account series
+  // and the rates recorded there (not this group's cut costs, which may be an evaluation
+  // behind). Go's printf takes the arguments by index: 1 job, 2 account, 3 asset.
+  local forHolding(matchers) = util.selector(c.binancePMSelector, matchers),
+  local J = 'job=%[1]q',
+  local A = 'account=%[2]q',
+  local S = 'asset=%[3]q',
+  local rawLast(fn, by, metric, matchers) =
+    fn + ' by (' + by + ') (last_over_time(' + metric + forHolding(matchers) + '[' + c.binancePMAccountMemory + ']))',
+  local holdingValue = rawLast('max', 'job, account, asset', 'binance_pm_account_asset_value_usd', [J, A, S]),
+  local holdingUni = rawLast('min', 'job, account', 'binance_pm_account_uni_mmr', [J, A]),
+  local holdingMargin = rawLast('max', 'job, account', 'binance_pm_account_maintenance_margin_usd', [J, A]),
+  local rateOf = rate + '{' + J + ',' + S + '}[' + c.binancePMWindow + ']',
+  local holdingCost =
+    '((clamp_min(' + holdingValue + ', 0) * on (job, asset) group_left () (max_over_time(' + rateOf
+    + ') - last_over_time(' + rateOf + ')) unless on (job, account, asset) ' + tierValue + '{' + J + ',' + A + ',' + S
+    + '}) or ' + cutCost + '{' + J + ',' + A + ',' + S + '})',
+  local holdingBefore =
+    '(' + holdingUni + ' + on (job, account) group_right () (' + holdingCost + ' / on (job, account) group_left () ('
+    + holdingMargin + ' > 0))) or ' + holdingUni,
+  local perHolding(query) =
+    '{{ with printf "' + std.strReplace(query, '"', '\\"')
+    + '" $labels.job $holding.Labels.account $labels.asset | query }}',
   accountsInDropDescription:: std.join('', [
     '{{ with printf "sort_desc(%s > 0)" $labels.job $labels.asset | query }}'
-    % last(value + '{job=%q,asset=%q}'),
+    % std.strReplace(
+      rawLast('max', 'job, account, asset', 'binance_pm_account_asset_value_usd', ['job=%q', 'asset=%q']),
+      '"',
+      '\\"'
+    ),
     ' Accounts holding {{ $labels.asset }}:',
     '{{ range $i, $holding := . }}{{ if $i }};{{ end }} {{ $holding.Labels.account }} lost ',
-    '{{ with printf "%s{job=%%q,account=%%q,asset=%%q}" $labels.job $holding.Labels.account $labels.asset | query }}'
-    % cutCost,
+    perHolding(holdingCost),
     '{{ . | first | value | printf "%.2f" }}{{ else }}0.00{{ end }} USD, uniMMR ',
-    '{{ with printf "%s{job=%%q,account=%%q,asset=%%q} or on (job, account) %s" $labels.job $holding.Labels.account $labels.asset $labels.job $holding.Labels.account | query }}'
-    % [beforeCut, last(uniMMR + '{job=%q,account=%q}')],
+    perHolding(holdingBefore),
     '{{ . | first | value | printf "%.3f" }}{{ else }}?{{ end }} to ',
-    '{{ with printf "%s" $labels.job $holding.Labels.account | query }}'
-    % last(uniMMR + '{job=%q,account=%q}'),
+    perHolding(holdingUni),
     '{{ . | first | value | printf "%.3f" }}{{ else }}?{{ end }}{{ end }}.{{ end }}',
   ]),
 
@@ -177,6 +201,7 @@ local util = import 'util.libsonnet';
   local cutRule(severity, expr, why) = {
     alert: 'BinancePMAccountCollateralCut',
     expr: expr,
+    'for': c.binancePMAccountCutFor,
     keep_firing_for: c.binancePMDropKeepFiringFor,
     labels: { severity: severity },
     annotations: annotations(

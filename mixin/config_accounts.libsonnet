@@ -26,6 +26,10 @@
     // critical share, or a uniMMR left under binancePMAccountMarginWarning, is critical whatever the
     // size of the rate step.
     binancePMAccountCutWarningShare: 0.005,
+    // The cut alert waits this long before it fires, so that the account's figures in its first
+    // notification (equity, uniMMR before and after) are fetched after the cut: at least
+    // --account-min-interval plus a scrape interval.
+    binancePMAccountCutFor: '1m',
     binancePMAccountCutCriticalShare: 0.02,
 
     // --- BinancePMAccountStatusAbnormal --------------------------------------------------------

@@ -132,13 +132,17 @@ async def start(
     async with AsyncExitStack() as stack:
 
         async def begin(
-            *accounts: FakeAccount, min_interval: float = 0.0, env: dict[str, str] | None = None
+            *accounts: FakeAccount,
+            min_interval: float = 0.0,
+            env: dict[str, str] | None = None,
+            flags: tuple[str, ...] = (),
         ) -> Running:
             chosen = accounts or tuple(fake.accounts.accounts.values())
             argv = ["--api-base-url", fake.url, "--api-key", API_KEY, "--min-interval", "0"]
             argv += ["--accounts-file", str(write_accounts_file(tmp_path, chosen))]
             argv += ["--papi-base-url", fake.url, "--account-min-interval", str(min_interval)]
-            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET, **(env or {})})
+            argv += flags
+            config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET} if env is None else env)
             exporter = await stack.enter_async_context(running_exporter(config))
             client = await aiohttp_client(make_app(exporter))
             return Running(client, exporter)
@@ -503,3 +507,50 @@ async def test_the_one_account_shorthand(
     assert value(samples, "account_up", account="default") == 1.0
     assert math.isclose(value(samples, "account_equity_usd", account="default"), BOB_EQUITY)
     assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
+
+
+async def test_papis_weight_is_counted_against_its_own_limit(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """5,500 used is 92 % of papi's 6,000 (a pause until the next minute) but 46 % of sapi's."""
+    near = FakeReply(200, b"[]", {"X-MBX-USED-WEIGHT-1M": "5500"})
+    fake.accounts.enqueue(PAPI_BALANCE_PATH, near, account="bob")
+    running = await start()
+    await running.samples()
+    assert not running.exporter.papi_budget.is_open()
+    assert running.exporter.papi_budget.used_weight == 5500
+    assert running.exporter.budget.is_open()
+    await running.samples()
+    assert fake.accounts.count(PAPI_ACCOUNT_PATH, "bob") == 1
+    assert fake.accounts.count(PM_PRO_ACCOUNT_PATH, "alice") == 2
+
+
+async def test_pm_accounts_without_a_secret_of_the_exporters_own(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    """No v2 (nobody to sign it), the accounts signed with their own keys by Binance's clock."""
+    fake.server_offset_ms = fake.accounts.server_offset_ms = -20_000.0
+    running = await start(bob(), env={})
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 1.0
+    assert -21.0 < value(samples, "server_time_offset_seconds") < -19.0
+    assert fake.count(V2_PATH) == 0
+    assert not [name for name, _ in samples if name.startswith("binance_pm_tiered")]
+
+
+async def test_an_accounts_figures_go_at_max_stale(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    running = await start(flags=("--max-stale", "1"))
+    await running.samples()
+    fake.accounts.always(PAPI_ACCOUNT_PATH, FakeReply(503, b"down"), "bob")
+    fake.accounts.always(PAPI_BALANCE_PATH, FakeReply(503, b"down"), "bob")
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 0.0
+    assert ("binance_pm_account_equity_usd", (("account", "bob"),)) in samples
+    await asyncio.sleep(1.2)
+    samples = await running.samples()
+    assert ("binance_pm_account_equity_usd", (("account", "bob"),)) not in samples
+    assert by_asset(samples, "account_asset_balance", "bob") == {}
+    assert value(samples, "account_up", account="bob") == 0.0
+    assert math.isclose(value(samples, "account_equity_usd", account="alice"), ALICE_EQUITY)

@@ -77,6 +77,10 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
         ),
         COSTS_TEST,
     ),
+    (CUT_ALERT, "fires before the account's figures after the cut can be fetched"): (
+        without("for"),
+        COSTS_TEST,
+    ),
     (CUT_ALERT, "is not held once the higher rate leaves the window"): (
         without("keep_firing_for"),
         OUTAGE_TEST,
@@ -165,6 +169,7 @@ def test_the_account_settings_reach_the_rules() -> None:
                 "binancePMAccountStatusWarning": ["MARGIN_CALL"],
                 "binancePMAccountDownFor": "7m",
                 "binancePMAccountDownSeverity": "critical",
+                "binancePMAccountCutFor": "2m",
             }
         )
     )
@@ -179,6 +184,7 @@ def test_the_account_settings_reach_the_rules() -> None:
     assert ">= 0.05\n" in cut_critical["expr"]
     assert "< 1.6))" in cut_critical["expr"]
     assert ">= 0.01)" in cut_warning["expr"]
+    assert cut_critical["for"] == cut_warning["for"] == "2m"
     status_critical, status_warning = rules["BinancePMAccountStatusAbnormal"]
     assert 'status!~"NORMAL|MARGIN_CALL"' in status_critical["expr"]
     assert 'status=~"MARGIN_CALL"' in status_warning["expr"]

@@ -285,6 +285,8 @@ def test_every_alert_has_a_runbook_entry() -> None:
 RULES = REPO / "prometheus" / "alerts.yml"
 PROM_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
 PROM_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# A range selector's duration, [1h] or [1h30m] (not a template's %[1]q argument index).
+RANGE = re.compile(r"\[((?:\d+(?:ms|s|m|h|d))+)\]")
 # A duration in prose: "5 minutes", "10 min", "an hour", "1 h 30 min", "600 seconds".
 PROSE_DURATION = re.compile(
     r"\b(\d+|an|one)\s+(h|hours?|min|minutes?|seconds?)\b(?:\s+(\d+)\s+(min|minutes?)\b)?"
@@ -354,14 +356,14 @@ def rule_timing(rules: list[dict[str, object]]) -> tuple[set[int], set[int]]:
     for rule in rules:
         expr = with_recordings(str(rule["expr"]))
         text = expr + " " + str(rule.get("annotations", ""))
-        ranges = {prom_seconds(r) for r in re.findall(r"\[(\w+)\]", text)}
+        ranges = {prom_seconds(r) for r in re.findall(RANGE, text)}
         ages = {int(n) for n in re.findall(r"time\(\) - [^>]*> (\d+)", expr)}
         allowed |= ranges | ages
         if "for" in rule:
             required.add(prom_seconds(str(rule["for"])))
         if "keep_firing_for" in rule:
             keep = prom_seconds(str(rule["keep_firing_for"]))
-            window = max(prom_seconds(r) for r in re.findall(r"\[(\w+)\]", expr))
+            window = max(prom_seconds(r) for r in re.findall(RANGE, expr))
             allowed.add(keep)
             required.add(window + keep)
     return allowed | required, required

@@ -278,7 +278,8 @@ async def test_process_with_a_bad_file_exits_2_with_one_line(tmp_path: Path) -> 
     assert result.stdout == ""
     assert result.stderr == (
         f"binance-pm-exporter: --web-config-file {str(path)!r}: "
-        "tls_server_config.key_file: is required when tls_server_config is given\n"
+        "tls_server_config.key_file: is required when tls_server_config is given"
+        " (or key, inline)\n"
     )
 
 

@@ -322,15 +322,19 @@ async def alerting_stack(
     evaluation_interval: str | None = None,
     timings: Mapping[str, str] | None = None,
     exporter_flags: Sequence[str] = ("--min-interval", "1"),
+    fake: FakeBinance | None = None,
 ) -> AsyncIterator[AlertingStack]:
     """The whole chain, every part on loopback and stopped at the end whatever happens.
     `interval` shortens scrape and evaluation intervals (None: the shipped ones); `timings`
-    replace Alertmanager's group_wait, group_interval, repeat_interval."""
-    fake = FakeBinance(rates)
+    replace Alertmanager's group_wait, group_interval, repeat_interval; `fake`, already started
+    and stopped by the caller, is the fake Binance to serve (by default one with `rates`)."""
+    own_fake = fake is None
+    fake = fake or FakeBinance(rates)
     webhook = Webhook()
     async with AsyncExitStack() as cleanup:
-        await fake.start()
-        cleanup.push_async_callback(fake.stop)
+        if own_fake:
+            await fake.start()
+            cleanup.push_async_callback(fake.stop)
         await webhook.start()
         cleanup.push_async_callback(webhook.stop)
         session = await cleanup.enter_async_context(
