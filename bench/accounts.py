@@ -46,8 +46,8 @@ from bench.procs import (  # noqa: E402
 from bench.throughput import check, fetch_exposition  # noqa: E402
 from bench.upstream import API_KEY, asset_name, prometheus_headers  # noqa: E402
 from exporter.fakebinance.accounts import WEIGHTS, FakeAccount  # noqa: E402
-from tests.fake_accounts import AccountsFakeBinance, write_accounts_file  # noqa: E402
-from tests.fake_binance import NO_CAP, tier  # noqa: E402
+from tests.support.fake_accounts import AccountsFakeBinance, write_accounts_file  # noqa: E402
+from tests.support.fake_binance import NO_CAP, tier  # noqa: E402
 
 ACCOUNTS = 10
 ASSETS_PER_ACCOUNT = 40
@@ -295,13 +295,15 @@ def render(
         "",
         f"Command: `{command}`; {ACCOUNTS} accounts of {ASSETS_PER_ACCOUNT} held assets each.",
         "",
-        "| loop | encoding | body bytes | bare aiohttp req/s | exporter req/s | ratio |",
-        "|---|---|---|---|---|---|",
+        "| loop | encoding | body bytes | bare aiohttp req/s | exporter req/s | ratio "
+        "| CPU µs per scrape: bare / exporter |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in throughput_rows:
         parts.append(
             f"| {row.loop} | {row.encoding} | {row.body_bytes:,} | {row.bare.rps:,.0f} | "
-            f"{row.exporter.rps:,.0f} | **{row.ratio:.3f}** |"
+            f"{row.exporter.rps:,.0f} | **{row.ratio:.3f}** | "
+            f"{row.bare.cpu_us_per_request:.0f} / {row.exporter.cpu_us_per_request:.0f} |"
         )
     if refresh_rows:
         base, desk_row = refresh_rows[0], refresh_rows[-1]

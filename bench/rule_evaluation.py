@@ -34,17 +34,17 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.fake_binance import FakeBinance  # noqa: E402
-from tests.monitoring_stack import (  # noqa: E402
+from tests.support.fake_binance import FakeBinance  # noqa: E402
+from tests.support.monitoring_stack import (  # noqa: E402
     ALERTS,
     exporter_args,
-    free_port,
     prometheus_config,
     start_exporter,
     start_prometheus,
     stop_process,
     wait_for,
 )
+from tests.support.process import free_port  # noqa: E402
 from tests.support.versions import ALL, Versions, reported_version  # noqa: E402
 
 GROUP = "binance-pm-collateral"

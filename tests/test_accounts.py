@@ -31,9 +31,10 @@ from exporter.fakebinance.accounts import (
 )
 from exporter.service import running_exporter
 from exporter.web.app import make_app
-from tests.conftest import API_KEY, PLAIN_ACCEPT, Running, parse_samples
-from tests.fake_accounts import AccountsFakeBinance, write_accounts_file
-from tests.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, tier
+from tests.support.exporter import API_KEY, PLAIN_ACCEPT, Running
+from tests.support.fake_accounts import AccountsFakeBinance, write_accounts_file
+from tests.support.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, tier
+from tests.support.samples import parse_samples
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 RATES_SECRET = "rates-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -131,12 +132,16 @@ async def start(
     async with AsyncExitStack() as stack:
 
         async def begin(
-            *accounts: FakeAccount, min_interval: float = 0.0, env: dict[str, str] | None = None
+            *accounts: FakeAccount,
+            min_interval: float = 0.0,
+            env: dict[str, str] | None = None,
+            flags: tuple[str, ...] = (),
         ) -> Running:
             chosen = accounts or tuple(fake.accounts.accounts.values())
             argv = ["--api-base-url", fake.url, "--api-key", API_KEY, "--min-interval", "0"]
             argv += ["--accounts-file", str(write_accounts_file(tmp_path, chosen))]
             argv += ["--papi-base-url", fake.url, "--account-min-interval", str(min_interval)]
+            argv += flags
             config = load_config(argv, {"BINANCE_API_SECRET": RATES_SECRET} if env is None else env)
             exporter = await stack.enter_async_context(running_exporter(config))
             client = await aiohttp_client(make_app(exporter))
@@ -531,3 +536,21 @@ async def test_pm_accounts_without_a_secret_of_the_exporters_own(
     assert -21.0 < value(samples, "server_time_offset_seconds") < -19.0
     assert fake.count(V2_PATH) == 0
     assert not [name for name, _ in samples if name.startswith("binance_pm_tiered")]
+
+
+async def test_an_accounts_figures_go_at_max_stale(
+    start: StartAccounts, fake: AccountsFakeBinance
+) -> None:
+    running = await start(flags=("--max-stale", "1"))
+    await running.samples()
+    fake.accounts.always(PAPI_ACCOUNT_PATH, FakeReply(503, b"down"), "bob")
+    fake.accounts.always(PAPI_BALANCE_PATH, FakeReply(503, b"down"), "bob")
+    samples = await running.samples()
+    assert value(samples, "account_up", account="bob") == 0.0
+    assert ("binance_pm_account_equity_usd", (("account", "bob"),)) in samples
+    await asyncio.sleep(1.2)
+    samples = await running.samples()
+    assert ("binance_pm_account_equity_usd", (("account", "bob"),)) not in samples
+    assert by_asset(samples, "account_asset_balance", "bob") == {}
+    assert value(samples, "account_up", account="bob") == 0.0
+    assert math.isclose(value(samples, "account_equity_usd", account="alice"), ALICE_EQUITY)

@@ -15,22 +15,20 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.detection_latency import shipped
 from scripts.render_mixin import ALERTS as RENDERED_ALERTS
 from scripts.render_mixin import render
-from tests.dashboard_queries import load_dashboard, panel_queries, substitute
-from tests.fake_binance import Reply
-from tests.monitoring_stack import (
+from tests.support.dashboard_queries import load_dashboard, panel_queries, substitute
+from tests.support.fake_binance import Reply
+from tests.support.monitoring_stack import (
     ALERTMANAGER_CONFIG,
-    REPO,
     AlertingStack,
     Webhook,
     alerting_stack,
+    shipped,
     wait_for,
 )
+from tests.support.paths import REPO
 from tests.support.versions import ALL, Versions, reported_version
-
-pytestmark = pytest.mark.slow
 
 DROP_ALERT = "BinancePMCollateralRateDropped"
 RATES = {
@@ -104,6 +102,7 @@ async def single(tmp_path: Path, versions: Versions) -> AsyncIterator[AlertingSt
         yield stack
 
 
+@pytest.mark.slow
 async def test_a_drop_pages_once_through_an_outage_and_a_further_drop_pages_again(
     single: AlertingStack,
 ) -> None:
@@ -164,6 +163,7 @@ async def test_a_drop_pages_once_through_an_outage_and_a_further_drop_pages_agai
     assert resolved <= {("ICP", "0.4500")}
 
 
+@pytest.mark.slow
 async def test_an_ha_pair_of_exporters_and_of_prometheus_pages_once_per_drop(
     tmp_path: Path, versions: Versions
 ) -> None:
@@ -299,6 +299,7 @@ async def resolved(stack: AlertingStack, receiver: str, asset: str, dropped_to: 
     await wait_for(arrived, f"{asset} -> {dropped_to} resolved at {receiver}", NOTIFY_TIMEOUT)
 
 
+@pytest.mark.slow
 async def test_each_drop_episode_pages_once_two_steps_a_revert_a_delisting_and_long_gaps(
     tmp_path: Path, versions: Versions
 ) -> None:

@@ -12,15 +12,24 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.versions import ALL, PROMETHEUS_2, Versions, reported_version
+from tests.support.paths import REPO
+from tests.support.rules import (
+    ACCOUNT_ALERTS,
+    ACCOUNT_ALERTS_TEST,
+    ALERTS,
+    ALERTS_TEST,
+    LONG_GAP_TEST,
+    PROMETHEUS_DIR,
+    alert_rules,
+    alert_tests,
+    all_rules,
+    load_yaml,
+    replace,
+)
+from tests.support.versions import ALL, Versions, reported_version
 
-REPO = Path(__file__).resolve().parent.parent
-PROMETHEUS_DIR = REPO / "prometheus"
-ALERTS = PROMETHEUS_DIR / "alerts.yml"
-ALERTS_TEST = PROMETHEUS_DIR / "alerts_test.yml"
-LONG_GAP_TEST = PROMETHEUS_DIR / "alerts_long_gap_test.yml"
-ACCOUNT_ALERTS_TEST = PROMETHEUS_DIR / "alerts_accounts_test.yml"
 UNIT_TESTS = (ALERTS_TEST, LONG_GAP_TEST, ACCOUNT_ALERTS_TEST)
+
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 DROP_ALERT = "BinancePMCollateralRateDropped"
 DISAPPEARED_ALERT = "BinancePMCollateralAssetDisappeared"
@@ -44,12 +53,6 @@ EXPECTED_ALERTS = {
     TIER_DROP_ALERT,
     TIER_BRACKETS_ALERT,
     TIER_DOWN_ALERT,
-}
-ACCOUNT_ALERTS = {
-    "BinancePMAccountMarginRatioLow",
-    "BinancePMAccountStatusAbnormal",
-    "BinancePMAccountCollateralCut",
-    "BinancePMAccountDataDown",
 }
 # The page of each alert's runbook.
 RUNBOOK_PAGES = {"alerts.md": EXPECTED_ALERTS, "accounts.md": ACCOUNT_ALERTS}
@@ -75,34 +78,8 @@ def promtool_of(
     )
 
 
-def promtool(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """The host's promtool (Prometheus 2.42), for checks that do not depend on the version."""
-    return promtool_of(PROMETHEUS_2, *args, cwd=cwd)
-
-
-def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def all_rules() -> list[dict[str, Any]]:
-    return [rule for group in load_yaml(ALERTS)["groups"] for rule in group["rules"]]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    return [rule for rule in all_rules() if "alert" in rule]
-
-
 def alert_names() -> set[str]:
     return {rule["alert"] for rule in alert_rules()}
-
-
-def alert_tests() -> list[dict[str, Any]]:
-    return [
-        case
-        for path in (ALERTS_TEST, ACCOUNT_ALERTS_TEST)
-        for test in load_yaml(path)["tests"]
-        for case in test.get("alert_rule_test", [])
-    ]
 
 
 def test_promtool_check_rules(versions: Versions) -> None:
@@ -111,6 +88,7 @@ def test_promtool_check_rules(versions: Versions) -> None:
     assert f"SUCCESS: {len(all_rules())} rules found" in result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_test_rules(versions: Versions) -> None:
     result = promtool_of(versions, "test", "rules", *map(str, UNIT_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -233,24 +211,9 @@ SELECTED = '{job="binance-pm"}'
 ON = "on (job, asset)"
 
 
-def replace(old: str, new: str) -> Callable[[dict[str, Any]], None]:
-    def mutate(rule: dict[str, Any]) -> None:
-        assert old in rule["expr"], f"{old!r} not in {rule['expr']!r}"
-        rule["expr"] = rule["expr"].replace(old, new)
-
-    return mutate
-
-
 def expr(new: str) -> Callable[[dict[str, Any]], None]:
     def mutate(rule: dict[str, Any]) -> None:
         rule["expr"] = new
-
-    return mutate
-
-
-def without(key: str) -> Callable[[dict[str, Any]], None]:
-    def mutate(rule: dict[str, Any]) -> None:
-        del rule[key]
 
     return mutate
 
@@ -374,6 +337,7 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "bad"), sorted(BAD_RULES))
 def test_unit_tests_reject_a_wrong_rule(
     name: str, bad: str, versions: Versions, tmp_path: Path

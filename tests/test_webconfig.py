@@ -12,7 +12,7 @@ import pytest
 from exporter.cli import main
 from exporter.config import ConfigError
 from exporter.web.webconfig import load_web_config
-from tests.pki import Pki, make_pki
+from tests.support.pki import Pki, make_pki
 
 PASSWORD = "correct horse battery staple"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
@@ -106,10 +106,21 @@ BAD_FILES = [
     ("tls_server_config:\n  cert_file: a\n   key_file: b\n", "invalid YAML at line 3"),
     ("- just\n- a list\n", "must be a mapping, not a list"),
     ("tls_config:\n  cert_file: x\n", ": tls_config: unknown key (expected one of"),
-    ("rate_limit:\n  interval: 1s\n", "rate_limit: not supported by this exporter"),
+    ("rate_limit:\n  interval: 1 second\n", "rate_limit.interval: must be a duration"),
+    ("rate_limit:\n  interval: 1s\n  burst: -1\n", "rate_limit.burst: must be a whole number"),
     (TLS + "  certfile: x\n", "tls_server_config.certfile: unknown key"),
-    (TLS + "  curve_preferences: [X25519]\n", "curve_preferences: not supported"),
-    ("tls_server_config:\n  cert_file: tls/server.crt\n", "key_file: is required"),
+    (TLS + "  curve_preferences: [CurveP257]\n", "unknown curve 'CurveP257'"),
+    (
+        TLS + "  curve_preferences: [X25519, CurveP256]\n",
+        "can restrict the key exchange to one curve only",
+    ),
+    (TLS + "  client_allowed_sans: [one]\n", "client_allowed_sans: needs client_auth_type"),
+    (TLS + "  cert: ''\n", "cert: must be a non-empty PEM string"),
+    (TLS + "  cert: x\n", "give cert_file or cert, not both"),
+    (
+        "tls_server_config:\n  cert_file: tls/server.crt\n",
+        "key_file: is required when tls_server_config is given (or key",
+    ),
     (
         "tls_server_config:\n  cert_file: tls/missing.crt\n  key_file: tls/server.key\n",
         "tls_server_config.cert_file: cannot read",
@@ -120,13 +131,15 @@ BAD_FILES = [
     ),
     (
         "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: tls/other.key\n",
-        "are not a usable certificate and key",
+        "are not a usable pair",
     ),
     (TLS + "  min_version: TLS14\n", "min_version: 'TLS14' is not one of TLS10"),
     (TLS + "  min_version: TLS13\n  max_version: TLS12\n", "min_version is higher than"),
     (TLS + "  cipher_suites: [TLS_FANCY_CHACHA]\n", "unknown cipher suite 'TLS_FANCY_CHACHA'"),
-    (TLS + "  client_auth_type: RequireAnyClientCert\n", "is not supported: use RequireAndVerify"),
-    (TLS + "  client_auth_type: RequireAndVerifyClientCert\n", "needs client_ca_file"),
+    (
+        TLS + "  client_auth_type: RequireAnyClientCert\n",
+        "verifies every client certificate it asks for; use RequireAndVerifyClientCert",
+    ),
     (TLS + "  client_auth_type: Sometimes\n", "'Sometimes' is not one of NoClientCert"),
     (TLS + "  client_ca_file: tls/ca.crt\n", "client_ca_file: is set but client_auth_type is"),
     (

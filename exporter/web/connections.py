@@ -23,6 +23,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from exporter.web.webconfig import certificate_sans
+
 log = logging.getLogger(__name__)
 
 # Like Go's ReadHeaderTimeout: from accept, a client has this long to finish the TLS handshake
@@ -73,7 +75,7 @@ class Connection:
     """One accepted socket until it is closed: `waiting` until its first byte arrives,
     `handler` once its TLS handshake is done (at once without TLS)."""
 
-    __slots__ = ("accepted", "evicted", "handler", "sock", "table", "waiting")
+    __slots__ = ("accepted", "allowed_sans", "evicted", "handler", "sock", "table", "waiting")
 
     def __init__(self, sock: socket.socket, accepted: float, table: ConnectionTable) -> None:
         self.sock = sock
@@ -81,6 +83,7 @@ class Connection:
         self.table = table
         self.handler: BoundedRequestHandler | None = None
         self.waiting: asyncio.Future[None] | None = None
+        self.allowed_sans: tuple[str, ...] = ()
         self.evicted = False
 
     def rank(self) -> int:
@@ -231,6 +234,13 @@ class BoundedRequestHandler(RequestHandler):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.connection.handler = self
+        allowed = self.connection.allowed_sans
+        if allowed and not certificate_sans(transport.get_extra_info("peercert")) & set(allowed):
+            # As the toolkit's VerifyPeerCertificate: a client certificate naming none of the
+            # allowed SANs gets no further than its handshake.
+            log.debug("client certificate names none of client_allowed_sans: closed")
+            self.force_close()
+            return
         self._head_deadline = self._loop.call_at(
             self.connection.accepted + self.connection.table.head_seconds, self._head_late
         )
@@ -312,11 +322,11 @@ class Acceptor:
         self,
         server: web.Server,
         table: ConnectionTable,
-        tls_context: Callable[[], ssl.SSLContext | None],
+        tls: Callable[[], tuple[ssl.SSLContext | None, tuple[str, ...]]],
     ) -> None:
         self._server = server
         self._table = table
-        self._tls_context = tls_context
+        self._tls = tls
         self._tasks: set[asyncio.Task[None]] = set()
         self._errors = AcceptErrorLog()
         self._handler_kwargs = dict(server._kwargs)
@@ -382,7 +392,7 @@ class Acceptor:
                 self._server, connection, loop=loop, **self._handler_kwargs
             )
 
-        context = self._tls_context()
+        context, connection.allowed_sans = self._tls()
         try:
             if context is None:
                 await loop.connect_accepted_socket(handler, connection.sock)

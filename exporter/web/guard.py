@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from aiohttp.typedefs import Handler
 
 from exporter.config import ConfigError
 from exporter.web.basicauth import BasicAuthVerifier
-from exporter.web.webconfig import WebConfig, current_signature, load_web_config
+from exporter.web.webconfig import RateLimit, WebConfig, current_signature, load_web_config
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,30 @@ def security_downgrade(old: WebConfig, new: WebConfig) -> str:
     return " and ".join(dropped)
 
 
+class TokenBucket:
+    """Go's rate.Limiter as the toolkit uses it: `burst` tokens, one more every `interval`
+    seconds, a request takes one or is refused."""
+
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._tokens = float(limit.burst)
+        self._at = clock()
+
+    def allow(self) -> bool:
+        now = self._clock()
+        elapsed, self._at = now - self._at, now
+        self._tokens = min(float(self.limit.burst), self._tokens + elapsed / self.limit.interval)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+def too_many_requests() -> web.Response:
+    return web.Response(status=429, text="429 Too Many Requests\n")
+
+
 def unauthorized() -> web.Response:
     return web.Response(
         status=401,
@@ -107,8 +132,20 @@ def unauthorized() -> web.Response:
 
 
 def install_guard(app: web.Application, live: LiveWebConfig) -> None:
-    """Basic auth on every path (when users are configured) and the extra headers on every
-    response, both as configured at the time of the request."""
+    """The rate limit, then basic auth on every path (when users are configured), and the extra
+    headers on every response, all as configured at the time of the request."""
+    buckets: list[TokenBucket] = []
+
+    @web.middleware
+    async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        limit = live.current.rate_limit
+        if limit is None:
+            return await handler(request)
+        if not buckets or buckets[0].limit != limit:
+            buckets[:] = [TokenBucket(limit)]
+        if not buckets[0].allow():
+            return too_many_requests()
+        return await handler(request)
 
     @web.middleware
     async def basic_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -123,5 +160,6 @@ def install_guard(app: web.Application, live: LiveWebConfig) -> None:
         for name, value in live.current.headers.items():
             response.headers[name] = value
 
+    app.middlewares.append(rate_limit)
     app.middlewares.append(basic_auth)
     app.on_response_prepare.append(add_headers)

@@ -47,11 +47,12 @@ class Listener:
     def __init__(
         self,
         sockets: list[socket.socket],
-        ssl_context: ssl.SSLContext | None,
+        config: WebConfig | None,
         connections: ConnectionTable,
     ) -> None:
         self._sockets = sockets
-        self._ssl_context = ssl_context
+        self._ssl_context = config.ssl_context if config is not None else None
+        self._allowed_sans = config.tls.allowed_sans if config and config.tls else ()
         self.connections = connections
 
     @property
@@ -74,8 +75,13 @@ class Listener:
     async def restart(self, config: WebConfig) -> bool:
         """Serve the new TLS settings to every connection accepted from now on."""
         self._ssl_context = config.ssl_context
+        self._allowed_sans = config.tls.allowed_sans if config.tls is not None else ()
         log.info("new TLS settings in force: TLS %s", "on" if self.tls else "off")
         return True
+
+    def tls_for_new_connections(self) -> tuple[ssl.SSLContext | None, tuple[str, ...]]:
+        """The TLS context, and the client certificate SANs allowed (none: any)."""
+        return self._ssl_context, self._allowed_sans
 
     def close(self) -> None:
         for sock in self._sockets:
@@ -119,12 +125,10 @@ async def serving(
         table = ConnectionTable(max_connections or connection_limit(), head_seconds)
         listener = Listener(
             bind_listening_sockets(host, port),
-            live.current.ssl_context if live is not None else None,
+            live.current if live is not None else None,
             table,
         )
-        acceptor = Acceptor(
-            runner.server, table, lambda: listener.ssl_context if listener else None
-        )
+        acceptor = Acceptor(runner.server, table, listener.tls_for_new_connections)
         acceptor.start(listener.sockets)
         if live is not None:
             live.on_tls_change = listener.restart

@@ -5,11 +5,14 @@ Relative file names are resolved against the directory of the web config file.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import os
 import re
 import ssl
-from collections.abc import Hashable, Mapping
+import tempfile
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -29,9 +32,18 @@ CLIENT_AUTH_TYPES = {
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
-# Accepted by Go but not by this exporter: OpenSSL cannot ask for a certificate without
-# verifying it. The toolkit's own documentation calls these insecure.
+# Accepted by Go but not here: they take a client certificate without verifying it, which
+# needs a verification callback that Python's ssl module does not offer (it always verifies a
+# certificate it asked for, and fails the handshake when that fails).
 UNVERIFIED_CLIENT_AUTH_TYPES = ("RequestClientCert", "RequireAnyClientCert", "RequireClientCert")
+# Go's curve names -> OpenSSL's. Python's ssl can restrict the key exchange to one group
+# (set_ecdh_curve); OpenSSL's default groups are these four and X448.
+CURVES = {
+    "CurveP256": "prime256v1",
+    "CurveP384": "secp384r1",
+    "CurveP521": "secp521r1",
+    "X25519": "X25519",
+}
 # Go's names (IANA) of the cipher suites Go offers for TLS 1.0-1.2 -> OpenSSL's names.
 CIPHER_SUITES = {
     "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
@@ -63,26 +75,37 @@ ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
 }
 BCRYPT_HASH = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
 
-TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
+TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users", "rate_limit")
 TLS_KEYS = (
     "cert_file",
     "key_file",
+    "cert",
+    "key",
     "client_ca_file",
+    "client_ca",
     "client_auth_type",
+    "client_allowed_sans",
     "min_version",
     "max_version",
     "cipher_suites",
+    "curve_preferences",
     "prefer_server_cipher_suites",
 )
 HTTP_KEYS = ("headers", "http2")
+RATE_LIMIT_KEYS = ("interval", "burst")
 # Keys of the toolkit's format that this exporter does not implement: named, not "unknown".
-UNSUPPORTED = {
-    "rate_limit": "put a reverse proxy in front for rate limiting",
-    "tls_server_config.cert": "give the certificate as cert_file",
-    "tls_server_config.key": "give the key as key_file",
-    "tls_server_config.client_ca": "give the CA as client_ca_file",
-    "tls_server_config.client_allowed_sans": "use a dedicated client CA instead",
-    "tls_server_config.curve_preferences": "OpenSSL's default curves are used",
+UNSUPPORTED: dict[str, str] = {}
+DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+DURATION = re.compile(rf"(?:{DURATION_PART.pattern})+")
+DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
 }
 
 
@@ -91,15 +114,29 @@ class TlsSettings:
     """What the listening socket's TLS depends on, the files' contents included (by digest), so
     that two equal TlsSettings serve identically and a changed certificate compares unequal."""
 
-    cert_file: Path
-    key_file: Path
-    client_ca_file: Path | None
+    cert_file: Path | None  # None: given inline, as `cert`
+    key_file: Path | None  # None: given inline, as `key`
+    client_ca_file: Path | None  # None: inline (`client_ca`), or the system's roots, or none
     verify_mode: ssl.VerifyMode
     min_version: ssl.TLSVersion
     max_version: ssl.TLSVersion
     ciphers: tuple[str, ...]
     prefer_server_ciphers: bool
+    curve: str | None  # the one key-exchange group allowed; None: OpenSSL's defaults
+    allowed_sans: tuple[str, ...]  # a client certificate must name one of these, if any
     material_digest: str = field(repr=False)
+    cert_pem: bytes = field(repr=False, compare=False, default=b"")
+    key_pem: bytes = field(repr=False, compare=False, default=b"")
+    client_ca_pem: bytes | None = field(repr=False, compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `burst` requests at once, one more every `interval` seconds (Go's
+    rate.NewLimiter(rate.Every(interval), burst)): a burst of 0 allows none."""
+
+    interval: float
+    burst: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +146,7 @@ class WebConfig:
     users: Mapping[str, bytes] = field(repr=False)
     headers: Mapping[str, str]
     watched_files: tuple[Path, ...]
+    rate_limit: RateLimit | None
     signature: Hashable = field(repr=False, compare=False)
     ssl_context: ssl.SSLContext | None = field(repr=False, compare=False)
 
@@ -214,14 +252,14 @@ def _client_auth(section: Mapping[str, Any], has_ca: bool, where: str) -> ssl.Ve
     if name in UNVERIFIED_CLIENT_AUTH_TYPES:
         raise _Problem(
             dotted,
-            f"{name} (a client certificate taken without verification) is not supported: "
-            "use RequireAndVerifyClientCert with client_ca_file",
+            f"{name} (a client certificate taken without verification) cannot be served: "
+            "Python's ssl module verifies every client certificate it asks for; use "
+            "RequireAndVerifyClientCert with client_ca_file naming the CA of the client "
+            "certificates (or a self-signed client certificate itself)",
         )
     if name not in CLIENT_AUTH_TYPES:
         raise _Problem(dotted, f"{name!r} is not one of {', '.join(CLIENT_AUTH_TYPES)}")
     mode = CLIENT_AUTH_TYPES[name]
-    if mode != ssl.CERT_NONE and not has_ca:
-        raise _Problem(dotted, f"{name} needs client_ca_file, the CA that signs client certs")
     if mode == ssl.CERT_NONE and has_ca:
         raise _Problem(
             f"{where}.client_ca_file",
@@ -229,6 +267,79 @@ def _client_auth(section: Mapping[str, Any], has_ca: bool, where: str) -> ssl.Ve
             "RequireAndVerifyClientCert (or VerifyClientCertIfGiven)",
         )
     return mode
+
+
+def _curve(section: Mapping[str, Any], where: str) -> str | None:
+    value = section.get("curve_preferences")
+    dotted = f"{where}.curve_preferences"
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Problem(dotted, "must be a list of curve names")
+    for name in value:
+        if name not in CURVES:
+            raise _Problem(dotted, f"unknown curve {name!r} (one of {', '.join(CURVES)})")
+    if len(set(value)) == 1:
+        return CURVES[value[0]]
+    if set(value) == set(CURVES) or not value:
+        return None  # OpenSSL's default groups: these four, and X448
+    raise _Problem(
+        dotted,
+        "Python's ssl module can restrict the key exchange to one curve only, or leave "
+        "OpenSSL's defaults (all four): list one curve, or all four",
+    )
+
+
+def _allowed_sans(section: Mapping[str, Any], mode: ssl.VerifyMode, where: str) -> tuple[str, ...]:
+    value = section.get("client_allowed_sans")
+    dotted = f"{where}.client_allowed_sans"
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _Problem(dotted, "must be a list of names")
+    if mode == ssl.CERT_NONE:
+        raise _Problem(
+            dotted, "needs client_auth_type RequireAndVerifyClientCert (or VerifyClientCertIfGiven)"
+        )
+    return tuple(_normal_san(v) for v in value)
+
+
+def _normal_san(value: str) -> str:
+    """A SAN as compared: IP addresses in their canonical form, anything else as written."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return value
+
+
+def certificate_sans(peercert: Mapping[str, Any] | None) -> set[str]:
+    """The DNS names, e-mail addresses, IP addresses and URIs a client certificate names (what
+    Go's toolkit compares with client_allowed_sans), from ssl's getpeercert()."""
+    found: set[str] = set()
+    for kind, value in (peercert or {}).get("subjectAltName", ()):
+        if kind in ("DNS", "email", "URI"):
+            found.add(value)
+        elif kind == "IP Address":
+            found.add(_normal_san(value))
+    return found
+
+
+def _pem(
+    section: Mapping[str, Any], key: str, file_key: str, base: Path, where: str
+) -> tuple[Path | None, bytes | None]:
+    """(file, contents) of a PEM given as a file name (`file_key`) or inline (`key`)."""
+    name = _string(section, file_key, where)
+    inline = section.get(key)
+    if inline is not None and (not isinstance(inline, str) or not inline.strip()):
+        raise _Problem(f"{where}.{key}", "must be a non-empty PEM string")
+    if name is not None and inline is not None:
+        raise _Problem(where, f"give {file_key} or {key}, not both")
+    if name is not None:
+        path = base / name
+        return path, _read(path, f"{where}.{file_key}")
+    if inline is not None:
+        return None, inline.encode("utf-8")
+    return None, None
 
 
 @dataclass(frozen=True)
@@ -244,15 +355,31 @@ def _tls_settings(raw: object, base: Path) -> _LoadedTls | None:
     _check_keys(section, TLS_KEYS, where)
     if not section:
         return None
-    cert_name = _string(section, "cert_file", where)
-    key_name = _string(section, "key_file", where)
-    if cert_name is None or key_name is None:
-        missing = "cert_file" if cert_name is None else "key_file"
-        raise _Problem(f"{where}.{missing}", "is required when tls_server_config is given")
-    cert_file, key_file = base / cert_name, base / key_name
-    ca_name = _string(section, "client_ca_file", where)
-    ca_file = base / ca_name if ca_name else None
-    verify_mode = _client_auth(section, ca_file is not None, where)
+    before = file_signature(
+        tuple(
+            base / n
+            for k in ("cert_file", "key_file", "client_ca_file")
+            if (n := _string(section, k, where))
+        )
+    )
+    for file_key, inline_key in (("cert_file", "cert"), ("key_file", "key")):
+        if section.get(file_key) is None and section.get(inline_key) is None:
+            raise _Problem(
+                f"{where}.{file_key}",
+                f"is required when tls_server_config is given (or {inline_key}, inline)",
+            )
+    cert_file, cert_pem = _pem(section, "cert", "cert_file", base, where)
+    key_file, key_pem = _pem(section, "key", "key_file", base, where)
+    if cert_pem is None or key_pem is None:
+        raise _Problem(where, "cert_file or cert, and key_file or key, are required")
+    if b"-----BEGIN CERTIFICATE-----" not in cert_pem:
+        raise _Problem(
+            f"{where}.{'cert_file' if cert_file else 'cert'}", "holds no PEM certificate"
+        )
+    if b"PRIVATE KEY-----" not in key_pem:
+        raise _Problem(f"{where}.{'key_file' if key_file else 'key'}", "holds no PEM private key")
+    ca_file, ca_pem = _pem(section, "client_ca", "client_ca_file", base, where)
+    verify_mode = _client_auth(section, ca_pem is not None, where)
     min_version = _tls_version(section, "min_version", "TLS12", where)
     max_version = _tls_version(section, "max_version", "TLS13", where)
     if min_version > max_version:
@@ -261,20 +388,12 @@ def _tls_settings(raw: object, base: Path) -> _LoadedTls | None:
     prefer = section.get("prefer_server_cipher_suites", True)
     if not isinstance(prefer, bool):
         raise _Problem(f"{where}.prefer_server_cipher_suites", "must be true or false")
+    curve = _curve(section, where)
+    allowed_sans = _allowed_sans(section, verify_mode, where)
 
-    files = (cert_file, key_file) if ca_file is None else (cert_file, key_file, ca_file)
-    signature = file_signature(files)
     digest = hashlib.sha256()
-    cert_pem = _read(cert_file, f"{where}.cert_file")
-    if b"-----BEGIN CERTIFICATE-----" not in cert_pem:
-        raise _Problem(f"{where}.cert_file", f"{str(cert_file)!r} holds no PEM certificate")
-    key_pem = _read(key_file, f"{where}.key_file")
-    if b"PRIVATE KEY-----" not in key_pem:
-        raise _Problem(f"{where}.key_file", f"{str(key_file)!r} holds no PEM private key")
-    digest.update(cert_pem)
-    digest.update(key_pem)
-    if ca_file is not None:
-        digest.update(_read(ca_file, f"{where}.client_ca_file"))
+    for material in (cert_pem, key_pem, ca_pem or b""):
+        digest.update(hashlib.sha256(material).digest())
     settings = TlsSettings(
         cert_file=cert_file,
         key_file=key_file,
@@ -284,9 +403,32 @@ def _tls_settings(raw: object, base: Path) -> _LoadedTls | None:
         max_version=max_version,
         ciphers=ciphers,
         prefer_server_ciphers=prefer,
+        curve=curve,
+        allowed_sans=allowed_sans,
         material_digest=digest.hexdigest(),
+        cert_pem=cert_pem,
+        key_pem=key_pem,
+        client_ca_pem=ca_pem,
     )
-    return _LoadedTls(settings, server_ssl_context(settings), signature)
+    return _LoadedTls(settings, server_ssl_context(settings), before)
+
+
+@contextlib.contextmanager
+def _in_memory_file(data: bytes) -> Iterator[str]:
+    """A path OpenSSL can read `data` from without it touching a disk (Linux's memfd), or a
+    private temporary file elsewhere."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("pem", os.MFD_CLOEXEC)
+        try:
+            os.write(fd, data)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    with tempfile.NamedTemporaryFile() as handle:  # created with mode 0600
+        handle.write(data)
+        handle.flush()
+        yield handle.name
 
 
 def server_ssl_context(settings: TlsSettings) -> ssl.SSLContext:
@@ -309,24 +451,38 @@ def server_ssl_context(settings: TlsSettings) -> ssl.SSLContext:
             raise _Problem(
                 f"{where}.cipher_suites", "none of the cipher suites is available in OpenSSL"
             ) from None
+    if settings.curve is not None:
+        try:
+            context.set_ecdh_curve(settings.curve)
+        except (ValueError, ssl.SSLError):
+            raise _Problem(
+                f"{where}.curve_preferences", f"{settings.curve} is not available in OpenSSL"
+            ) from None
     try:
-        context.load_cert_chain(settings.cert_file, settings.key_file, password=_no_password)
+        with (
+            _in_memory_file(settings.cert_pem) as cert_path,
+            _in_memory_file(settings.key_pem) as key_path,
+        ):
+            context.load_cert_chain(cert_path, key_path, password=_no_password)
     except (ssl.SSLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         raise _Problem(
             where,
-            f"cert_file and key_file are not a usable certificate and key ({reason}; "
+            f"the certificate and key are not a usable pair ({reason}; "
             "an encrypted key is not supported)",
         ) from None
     context.verify_mode = settings.verify_mode
-    if settings.client_ca_file is not None:
+    if settings.client_ca_pem is not None:
         try:
-            context.load_verify_locations(cafile=settings.client_ca_file)
-        except (ssl.SSLError, OSError) as exc:
+            context.load_verify_locations(cadata=settings.client_ca_pem.decode("ascii", "replace"))
+        except (ssl.SSLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             raise _Problem(
                 f"{where}.client_ca_file", f"holds no usable CA certificate ({reason})"
             ) from None
+    elif settings.verify_mode != ssl.CERT_NONE:
+        # As Go does without ClientCAs: client certificates verified against the system's roots.
+        context.load_default_certs(ssl.Purpose.CLIENT_AUTH)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -368,6 +524,10 @@ def _headers(raw: object) -> dict[str, str]:
             raise _Problem(dotted, f"cannot be set (allowed: {', '.join(ALLOWED_HEADERS)})")
         if value is None or value == "":
             continue
+        if isinstance(value, bool):  # YAML reads `true` as a boolean, Go as the string
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):  # `X-XSS-Protection: 1`
+            value = str(value)
         if not isinstance(value, str) or not value.isprintable():
             raise _Problem(dotted, "must be a printable string")
         allowed = ALLOWED_HEADERS[name]
@@ -375,6 +535,35 @@ def _headers(raw: object) -> dict[str, str]:
             raise _Problem(dotted, f"{value!r} is not one of {', '.join(allowed)}")
         headers[name] = value
     return headers
+
+
+def _duration(value: object, where: str) -> float:
+    """Seconds, from a Go duration ("1s", "1m30s", "250ms") or a number of nanoseconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value * 1e-9
+    elif isinstance(value, str) and value.strip() == "0":
+        seconds = 0.0
+    elif isinstance(value, str) and DURATION.fullmatch(value.strip()):
+        parts = DURATION_PART.findall(value.strip())
+        seconds = sum(float(number) * DURATION_UNITS[unit] for number, unit in parts)
+    else:
+        raise _Problem(where, "must be a duration such as 1s or 250ms")
+    if seconds < 0:
+        raise _Problem(where, "must not be negative")
+    return seconds
+
+
+def _rate_limit(raw: object) -> RateLimit | None:
+    where = "rate_limit"
+    section = _mapping(raw, where)
+    _check_keys(section, RATE_LIMIT_KEYS, where)
+    interval = _duration(section.get("interval", 0), f"{where}.interval")
+    burst = section.get("burst", 0)
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 0:
+        raise _Problem(f"{where}.burst", "must be a whole number, 0 or more")
+    if interval == 0:
+        return None  # as the toolkit: no interval, no limit
+    return RateLimit(interval, burst)
 
 
 def load_web_config(path: Path, source: str = "--web-config-file") -> WebConfig:
@@ -387,6 +576,7 @@ def load_web_config(path: Path, source: str = "--web-config-file") -> WebConfig:
         tls = _tls_settings(top.get("tls_server_config"), path.parent)
         users = _users(top.get("basic_auth_users"))
         headers = _headers(top.get("http_server_config"))
+        rate_limit = _rate_limit(top.get("rate_limit"))
     except RecursionError:
         raise ConfigError(f"{source} {str(path)!r}: nested too deeply to be a web config") from None
     except _Problem as exc:
@@ -395,9 +585,11 @@ def load_web_config(path: Path, source: str = "--web-config-file") -> WebConfig:
     files_signature: Hashable = ()
     if tls is not None:
         settings = tls.settings
-        watched += (settings.cert_file, settings.key_file)
-        if settings.client_ca_file is not None:
-            watched += (settings.client_ca_file,)
+        watched += tuple(
+            file
+            for file in (settings.cert_file, settings.key_file, settings.client_ca_file)
+            if file is not None
+        )
         files_signature = tls.signature
     return WebConfig(
         path=path,
@@ -405,6 +597,7 @@ def load_web_config(path: Path, source: str = "--web-config-file") -> WebConfig:
         users=MappingProxyType(users),
         headers=MappingProxyType(headers),
         watched_files=watched,
+        rate_limit=rate_limit,
         signature=(before, files_signature),
         ssl_context=tls.context if tls is not None else None,
     )
