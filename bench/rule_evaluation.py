@@ -188,10 +188,17 @@ def main() -> int:
     parser.add_argument("--assets", type=int, default=400)
     parser.add_argument("--evaluations", type=int, default=6)
     parser.add_argument("--rules", type=Path, default=ALERTS)
+    parser.add_argument(
+        "--versions",
+        nargs="+",
+        choices=[versions.name for versions in ALL],
+        default=[versions.name for versions in ALL],
+        help="the Prometheus versions to measure (default: every tested one)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     report = {}
-    for versions in ALL:
+    for versions in [versions for versions in ALL if versions.name in args.versions]:
         listed = rates(args.assets)
         with tempfile.TemporaryDirectory(prefix="rule-evaluation-") as work:
             backfill(versions, listed, Path(work))
