@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dashboard_queries import (
+from tests.support.dashboard_queries import (
     ACCOUNT_METRICS,
     ACCOUNT_ROW,
     load_dashboard,
@@ -21,7 +21,8 @@ from tests.dashboard_queries import (
     row_panels,
     substitute,
 )
-from tests.test_alerts import ALERTS, alert_rules, promtool
+from tests.support.rules import ALERTS, alert_rules
+from tests.support.tools import promtool
 
 PANELS = [
     "Account uniMMR",
