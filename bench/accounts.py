@@ -46,8 +46,8 @@ from bench.procs import (  # noqa: E402
 from bench.throughput import check, fetch_exposition  # noqa: E402
 from bench.upstream import API_KEY, asset_name, prometheus_headers  # noqa: E402
 from exporter.fakebinance.accounts import WEIGHTS, FakeAccount  # noqa: E402
-from tests.fake_accounts import AccountsFakeBinance, write_accounts_file  # noqa: E402
-from tests.fake_binance import NO_CAP, tier  # noqa: E402
+from tests.support.fake_accounts import AccountsFakeBinance, write_accounts_file  # noqa: E402
+from tests.support.fake_binance import NO_CAP, tier  # noqa: E402
 
 ACCOUNTS = 10
 ASSETS_PER_ACCOUNT = 40

@@ -21,8 +21,8 @@ from pathlib import Path
 import aiohttp
 import bcrypt
 
-from tests.fake_binance import FakeBinance
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
 
 PASSWORD = "right-password"
 

@@ -1,5 +1,6 @@
-"""Benchmark of binance-pm-exporter against the fake Binance on loopback (tests/fake_binance.py),
-with Prometheus' own Accept header, once without and once with gzip:
+"""Benchmark of binance-pm-exporter against the fake Binance on loopback
+(tests/support/fake_binance.py), with Prometheus' own Accept header, once without and once with
+gzip:
 
 1. cached-scrape throughput and p50/p99 latency of /metrics under the same load generator as
    two baselines serving the very same bytes: a minimal aiohttp server process (ratio goal

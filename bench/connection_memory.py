@@ -29,8 +29,8 @@ import aiohttp
 from bench.loops import installed_loops
 from bench.procs import CHILD_ENV, REPO, exporter_command, rss_bytes, stop_process
 from exporter.web.connections import MAX_HEAD_BYTES
-from tests.pki import Pki, make_pki
-from tests.process import free_port
+from tests.support.pki import Pki, make_pki
+from tests.support.process import free_port
 
 MIB = 1024 * 1024
 IDLE_CONNECTIONS = 500

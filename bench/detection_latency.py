@@ -28,18 +28,16 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.monitoring_stack import (  # noqa: E402
-    ALERTMANAGER_CONFIG,
-    PROMETHEUS_CONFIG,
+from tests.support.monitoring_stack import (  # noqa: E402
     AlertingStack,
+    Settings,
     alerting_stack,
     seconds,
+    shipped,
     wait_for,
 )
 
@@ -53,24 +51,6 @@ DROPS = (
 
 
 @dataclass(frozen=True)
-class Settings:
-    min_interval: float
-    scrape_interval: str
-    evaluation_interval: str
-    group_wait: str
-    group_interval: str
-
-    def worst_case(self, first: bool) -> float:
-        grouping = self.group_wait if first else self.group_interval
-        return (
-            self.min_interval
-            + seconds(self.scrape_interval)
-            + seconds(self.evaluation_interval)
-            + seconds(grouping)
-        )
-
-
-@dataclass(frozen=True)
 class Trial:
     round: int
     asset: str
@@ -78,19 +58,6 @@ class Trial:
     first_in_group: bool
     latency_s: float
     worst_case_s: float
-
-
-def shipped() -> Settings:
-    prometheus = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
-    route = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))["route"]
-    (job,) = prometheus["scrape_configs"]
-    return Settings(
-        min_interval=30.0,  # the exporter's default --min-interval
-        scrape_interval=job["scrape_interval"],
-        evaluation_interval=prometheus["global"]["evaluation_interval"],
-        group_wait=route["group_wait"],
-        group_interval=route["group_interval"],
-    )
 
 
 async def drop_and_wait(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.process import free_port
+from tests.support.process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")

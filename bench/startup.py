@@ -21,7 +21,7 @@ from bench.procs import (
     wait_for_http,
 )
 from bench.upstream import exporter_flags, start_upstream
-from tests.process import free_port
+from tests.support.process import free_port
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fake_binance import FakeBinance, Reply, rates_body
+from tests.support.fake_binance import FakeBinance, Reply, rates_body
 
 PROMETHEUS_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"

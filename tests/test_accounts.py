@@ -31,9 +31,10 @@ from exporter.fakebinance.accounts import (
 )
 from exporter.service import running_exporter
 from exporter.web.app import make_app
-from tests.conftest import API_KEY, PLAIN_ACCEPT, Running, parse_samples
-from tests.fake_accounts import AccountsFakeBinance, write_accounts_file
-from tests.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, tier
+from tests.support.exporter import API_KEY, PLAIN_ACCEPT, Running
+from tests.support.fake_accounts import AccountsFakeBinance, write_accounts_file
+from tests.support.fake_binance import NO_CAP, TIME_PATH, V1_PATH, V2_PATH, tier
+from tests.support.samples import parse_samples
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 RATES_SECRET = "rates-secret-0123456789abcdefghijklmnopqrstuvwxyz"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from exporter.fakebinance.accounts import FakeAccount
-from tests.dashboard_queries import (
+from tests.support.dashboard_queries import (
     ACCOUNT_METRICS,
     ACCOUNT_ROW,
     load_dashboard,
@@ -23,8 +23,8 @@ from tests.dashboard_queries import (
     row_panels,
     substitute,
 )
-from tests.fake_accounts import AccountsFakeBinance, write_accounts_file
-from tests.monitoring_stack import AlertingStack, alerting_stack, wait_for
+from tests.support.fake_accounts import AccountsFakeBinance, write_accounts_file
+from tests.support.monitoring_stack import AlertingStack, alerting_stack, wait_for
 
 pytestmark = pytest.mark.slow
 

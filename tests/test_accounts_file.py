@@ -3,9 +3,7 @@ and no key or secret is ever shown."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from exporter.accounts import AccountsError, load_accounts_file, shorthand_account
 from exporter.config import ConfigError
 from exporter.margin import Product
+from tests.support.process import run_exporter as run_process
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "alice-key-0123456789abcdef"
@@ -131,16 +130,7 @@ def test_the_shorthand_needs_a_key_and_a_secret() -> None:
 
 
 def run_exporter(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", "--api-key", "rates-key-0123456789", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    return run_process(["--api-key", "rates-key-0123456789", *args], timeout=60)
 
 
 @pytest.mark.parametrize(

@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.detection_latency import shipped
-from tests.dashboard_queries import load_dashboard, panel_queries, substitute
-from tests.fake_binance import Reply
-from tests.monitoring_stack import (
+from tests.support.dashboard_queries import load_dashboard, panel_queries, substitute
+from tests.support.fake_binance import Reply
+from tests.support.monitoring_stack import (
     ALERTMANAGER_CONFIG,
-    REPO,
     AlertingStack,
     alerting_stack,
     binary,
+    shipped,
     wait_for,
 )
+from tests.support.paths import REPO
 
 DROP_ALERT = "BinancePMCollateralRateDropped"
 RATES = {
@@ -88,6 +88,7 @@ async def single(tmp_path: Path) -> AsyncIterator[AlertingStack]:
         yield stack
 
 
+@pytest.mark.slow
 async def test_a_drop_pages_once_through_an_outage_and_a_further_drop_pages_again(
     single: AlertingStack,
 ) -> None:
@@ -143,6 +144,7 @@ async def test_a_drop_pages_once_through_an_outage_and_a_further_drop_pages_agai
     assert stack.webhook.alerts(DROP_ALERT, "resolved") == []
 
 
+@pytest.mark.slow
 async def test_an_ha_pair_of_exporters_and_of_prometheus_pages_once_per_drop(
     tmp_path: Path,
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,22 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-PROMETHEUS_DIR = REPO / "prometheus"
-ALERTS = PROMETHEUS_DIR / "alerts.yml"
-ALERTS_TEST = PROMETHEUS_DIR / "alerts_test.yml"
-ACCOUNT_ALERTS_TEST = PROMETHEUS_DIR / "alerts_accounts_test.yml"
+from tests.support.paths import REPO
+from tests.support.rules import (
+    ACCOUNT_ALERTS,
+    ACCOUNT_ALERTS_TEST,
+    ALERTS,
+    ALERTS_TEST,
+    PROMETHEUS_DIR,
+    alert_rules,
+    alert_tests,
+    all_rules,
+    load_yaml,
+    replace,
+    without,
+)
+from tests.support.tools import promtool
+
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 DROP_ALERT = "BinancePMCollateralRateDropped"
 DISAPPEARED_ALERT = "BinancePMCollateralAssetDisappeared"
@@ -41,47 +51,12 @@ EXPECTED_ALERTS = {
     TIER_BRACKETS_ALERT,
     TIER_DOWN_ALERT,
 }
-ACCOUNT_ALERTS = {
-    "BinancePMAccountMarginRatioLow",
-    "BinancePMAccountStatusAbnormal",
-    "BinancePMAccountCollateralCut",
-    "BinancePMAccountDataDown",
-}
 # The page of each alert's runbook.
 RUNBOOK_PAGES = {"alerts.md": EXPECTED_ALERTS, "accounts.md": ACCOUNT_ALERTS}
 
 
-def promtool(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("promtool")
-    assert binary is not None, "promtool is not installed (Debian package: prometheus)"
-    return subprocess.run(
-        [binary, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def all_rules() -> list[dict[str, Any]]:
-    return [rule for group in load_yaml(ALERTS)["groups"] for rule in group["rules"]]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    return [rule for rule in all_rules() if "alert" in rule]
-
-
 def alert_names() -> set[str]:
     return {rule["alert"] for rule in alert_rules()}
-
-
-def alert_tests() -> list[dict[str, Any]]:
-    return [
-        case
-        for path in (ALERTS_TEST, ACCOUNT_ALERTS_TEST)
-        for test in load_yaml(path)["tests"]
-        for case in test.get("alert_rule_test", [])
-    ]
 
 
 def test_promtool_check_rules() -> None:
@@ -90,6 +65,7 @@ def test_promtool_check_rules() -> None:
     assert f"SUCCESS: {len(all_rules())} rules found" in result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_test_rules() -> None:
     result = promtool("test", "rules", str(ALERTS_TEST), str(ACCOUNT_ALERTS_TEST))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -207,24 +183,9 @@ TIER_CAP = "job_asset_tier:binance_pm_tiered_collateral_cap_usd:max"
 SELECTED = '{job="binance-pm"}'
 
 
-def replace(old: str, new: str) -> Callable[[dict[str, Any]], None]:
-    def mutate(rule: dict[str, Any]) -> None:
-        assert old in rule["expr"], f"{old!r} not in {rule['expr']!r}"
-        rule["expr"] = rule["expr"].replace(old, new)
-
-    return mutate
-
-
 def expr(new: str) -> Callable[[dict[str, Any]], None]:
     def mutate(rule: dict[str, Any]) -> None:
         rule["expr"] = new
-
-    return mutate
-
-
-def without(key: str) -> Callable[[dict[str, Any]], None]:
-    def mutate(rule: dict[str, Any]) -> None:
-        del rule[key]
 
     return mutate
 
@@ -319,6 +280,7 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "bad"), sorted(BAD_RULES))
 def test_unit_tests_reject_a_wrong_rule(name: str, bad: str, tmp_path: Path) -> None:
     mutate, failing_test = BAD_RULES[(name, bad)]

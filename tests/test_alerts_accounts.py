@@ -13,17 +13,17 @@ import pytest
 import yaml
 
 from scripts.render_mixin import evaluate
-from tests.test_alerts import (
+from tests.support.rules import (
     ACCOUNT_ALERTS,
     ACCOUNT_ALERTS_TEST,
     ALERTS,
     alert_rules,
     alert_tests,
     load_yaml,
-    promtool,
     replace,
     without,
 )
+from tests.support.tools import promtool
 
 UNI_MMR = "job_account:binance_pm_account_uni_mmr:min"
 ACCOUNT_UP = "job_account:binance_pm_account_up:max"

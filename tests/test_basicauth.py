@@ -16,8 +16,8 @@ import bcrypt
 import pytest
 
 from exporter.web.basicauth import WAITING_CHECKS, Decoys, bcrypt_cost, client_group
-from tests.fake_binance import FakeBinance
-from tests.serving import Served, served
+from tests.support.exporter import Served, served
+from tests.support.fake_binance import FakeBinance
 
 PASSWORD = "right-scrape-password"
 FLOOD_COST = 10

@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.process import REPO
+import pytest
+
+from tests.support.paths import REPO
+
+pytestmark = pytest.mark.slow
 
 ITEMS = (
     "### 1. Cached scrape",

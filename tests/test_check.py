@@ -4,9 +4,7 @@ secret nor Binance's own text in what it prints."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from exporter.fakebinance.accounts import FakeAccount
-from tests.fake_accounts import AccountsFakeBinance, write_accounts_file
-from tests.fake_binance import (
+from tests.support.fake_accounts import AccountsFakeBinance, write_accounts_file
+from tests.support.fake_binance import (
     NO_CAP,
     TIME_PATH,
     V1_PATH,
@@ -25,6 +23,7 @@ from tests.fake_binance import (
     error_body,
     tier,
 )
+from tests.support.process import exporter_run
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "check-key-0123456789abcdefghijklmnop"
@@ -51,24 +50,9 @@ async def run_check(
     variables = {"PATH": os.environ.get("PATH", ""), "BINANCE_API_KEY": KEY, **(env or {})}
     if secret:
         variables["BINANCE_API_SECRET"] = SECRET
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "exporter",
-        "--check",
-        "--api-base-url",
-        fake.url,
-        "--timeout",
-        "3",
-        *flags,
-        cwd=REPO,
-        env=variables,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    checked = Checked(process.returncode, out.decode(), err.decode())
+    args = ["--check", "--api-base-url", fake.url, "--timeout", "3", *flags]
+    done = await exporter_run(args, variables, timeout=60)
+    checked = Checked(done.returncode, done.stdout, done.stderr)
     for shown in (checked.stdout, checked.stderr):
         assert KEY not in shown
         assert SECRET not in shown

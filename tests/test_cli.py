@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.process import exporter_process, free_port, run_exporter, stop
+from tests.support.process import exporter_process, free_port, run_exporter
 
 
 def get(url: str) -> tuple[int, str]:
@@ -18,9 +18,9 @@ def get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def test_demo_mode_serves_realistic_data_and_stops_cleanly_on_sigterm() -> None:
-    with exporter_process(["--demo"]) as (url, process):
-        status, body = get(url + "/metrics")
+async def test_demo_mode_serves_realistic_data_and_stops_cleanly_on_sigterm() -> None:
+    async with exporter_process(["--demo"]) as running:
+        status, body = get(running.url + "/metrics")
         assert status == 200
         rates = [
             line for line in body.splitlines() if line.startswith("binance_pm_collateral_rate{")
@@ -30,20 +30,21 @@ def test_demo_mode_serves_realistic_data_and_stops_cleanly_on_sigterm() -> None:
         assert 'binance_pm_collateral_rate{asset="1000SATS"}' in body
         assert 'binance_pm_collateral_rate{asset="币安人生"}' in body
         assert "binance_pm_up 1.0" in body
-        code, stderr = stop(process, signal.SIGTERM)
+        code = await running.stop(signal.SIGTERM)
     assert code == 0
-    assert "Traceback" not in stderr
+    assert "Traceback" not in running.stderr
 
 
-def test_sigint_exits_zero() -> None:
-    with exporter_process(["--demo"]) as (_, process):
-        code, stderr = stop(process, signal.SIGINT)
+async def test_sigint_exits_zero() -> None:
+    async with exporter_process(["--demo"]) as running:
+        code = await running.stop(signal.SIGINT)
     assert code == 0
-    assert "Traceback" not in stderr
+    assert "Traceback" not in running.stderr
 
 
-def test_landing_page_and_healthz() -> None:
-    with exporter_process(["--demo"]) as (url, _):
+async def test_landing_page_and_healthz() -> None:
+    async with exporter_process(["--demo"]) as running:
+        url = running.url
         get(url + "/metrics")
         status, page = get(url + "/")
         assert status == 200
@@ -54,12 +55,12 @@ def test_landing_page_and_healthz() -> None:
         assert get(url + "/healthz") == (200, "ok\n")
 
 
-def test_logs_state_changes_not_scrapes_in_json() -> None:
-    with exporter_process(["--demo", "--log-format", "json"]) as (url, process):
+async def test_logs_state_changes_not_scrapes_in_json() -> None:
+    async with exporter_process(["--demo", "--log-format", "json"]) as running:
         for _ in range(20):
-            get(url + "/metrics")
-        _, stderr = stop(process)
-    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+            get(running.url + "/metrics")
+        await running.stop()
+    lines = [json.loads(line) for line in running.stderr.splitlines() if line.strip()]
     messages = [line["msg"] for line in lines]
     assert all({"time", "level", "logger", "msg"} <= set(line) for line in lines)
     assert any("listening on" in m for m in messages)
@@ -163,16 +164,16 @@ def test_version_and_help_exit_zero() -> None:
 
 
 @pytest.mark.parametrize("level", ["info", "debug"])
-def test_malformed_request_logs_no_traceback_and_no_excerpt(level: str) -> None:
+async def test_malformed_request_logs_no_traceback_and_no_excerpt(level: str) -> None:
     marker = "Basic c2VjcmV0LXBhc3N3b3Jk"
-    with exporter_process(["--demo", "--log-level", level]) as (url, process):
-        port = int(url.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    async with exporter_process(["--demo", "--log-level", level]) as running:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
             sock.sendall(f"GET /metrics HTTP/1.1\r\nAuthorization {marker}\r\n\r\n".encode())
             answer = sock.recv(4096)
         assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
-        assert get(url + "/healthz")[0] == 200
-        _, stderr = stop(process)
+        assert get(running.url + "/healthz")[0] == 200
+        await running.stop()
+    stderr = running.stderr
     assert "Traceback" not in stderr
     assert marker not in stderr
     assert ("malformed request refused" in stderr) == (level == "debug")

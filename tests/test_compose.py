@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from exporter.config import load_config
-from tests.exporter_subprocess import exporter_help
+from tests.support.compose import HOST_PORTS
+from tests.support.paths import REPO
+from tests.support.process import exporter_help
 
-REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
 LIVE = REPO / "docker-compose.live.yml"
 PROVISIONING = REPO / "grafana" / "provisioning"
@@ -151,14 +152,6 @@ def test_published_ports_are_loopback_only(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for mapping in service.get("ports", []):
             assert str(mapping).startswith("127.0.0.1:"), f"{name}: {mapping}"
-
-
-HOST_PORTS = {
-    "exporter": ("EXPORTER_HOST_PORT", 10471),
-    "prometheus": ("PROMETHEUS_HOST_PORT", 9090),
-    "alertmanager": ("ALERTMANAGER_HOST_PORT", 9093),
-    "grafana": ("GRAFANA_HOST_PORT", 3000),
-}
 
 
 def test_every_host_port_is_a_variable_with_the_usual_default(compose: dict[str, Any]) -> None:

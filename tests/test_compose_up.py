@@ -1,7 +1,8 @@
-"""`docker compose up` of docker-compose.yml in a real Docker engine (tests/docker_engine.py),
-with Compose v2 and stand-in Prometheus and Alertmanager images made from Debian's packages:
-Prometheus scrapes the exporter, loads every rule and reaches the Alertmanager. Grafana has no
-image that can be made here; tests/test_compose.py checks its service."""
+"""`docker compose up` of docker-compose.yml in a real Docker engine
+(tests/support/docker_engine.py), with Compose v2 and stand-in Prometheus and Alertmanager images
+made from Debian's packages: Prometheus scrapes the exporter, loads every rule and reaches the
+Alertmanager. Grafana has no image that can be made here; tests/test_compose.py checks its
+service."""
 
 from __future__ import annotations
 
@@ -13,24 +14,20 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.containers import (
-    COMPOSE_FILE,
-    BuiltImage,
-    DockerEngine,
-    wait_for,
-)
-from tests.process import free_port
-from tests.test_compose import HOST_PORTS
-from tests.tools import tool
+from tests.support.compose import HOST_PORTS
+from tests.support.containers import COMPOSE_FILE, BuiltImage, DockerEngine, wait_for
+from tests.support.paths import REPO
+from tests.support.process import free_port
+from tests.support.tools import tool
 
-pytest_plugins = ["tests.docker_engine"]
+pytest_plugins = ["tests.support.docker_engine"]
+pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
 STARTED = ("exporter", "prometheus", "alertmanager")
 
 

@@ -23,9 +23,9 @@ from bench.connection_memory import (
     running,
     tls_idle,
 )
-from tests.conftest import parse_samples
-from tests.exporter_subprocess import exporter_process
-from tests.pki import make_pki
+from tests.support.pki import make_pki
+from tests.support.process import exporter_process
+from tests.support.samples import parse_samples
 
 pytestmark = pytest.mark.slow
 

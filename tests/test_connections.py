@@ -19,9 +19,9 @@ import aiohttp
 import pytest
 
 from exporter.web.connections import MAX_HEAD_BYTES, TLS_SHUTDOWN_SECONDS
-from tests.fake_binance import FakeBinance
-from tests.pki import Pki, make_pki
-from tests.serving import Served, served
+from tests.support.exporter import Served, served
+from tests.support.fake_binance import FakeBinance
+from tests.support.pki import Pki, make_pki
 
 REQUEST_START = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 

@@ -19,12 +19,12 @@ import bcrypt
 from exporter.config import DEFAULT_PORT
 from exporter.web.healthcheck import exporter_arguments
 from exporter.web.healthcheck import main as healthcheck
-from tests.fake_binance import FakeBinance
-from tests.pki import make_pki
-from tests.process import free_port
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
+from tests.support.paths import REPO
+from tests.support.pki import make_pki
+from tests.support.process import free_port
 
-REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
 STANDIN_DOCKERFILES = sorted((REPO / "docker" / "standin").glob("*.Dockerfile"))
 HADOLINT = Path(sys.executable).parent / "hadolint"

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dashboard_queries import (
+from tests.support.dashboard_queries import (
     ACCOUNT_METRICS,
     DASHBOARD,
     DATASOURCE_REF,
     METRIC_NAME,
-    REPO,
     TIER_ROW,
     TIERED_METRICS,
     annotation_queries,
@@ -29,7 +28,8 @@ from tests.dashboard_queries import (
     substitute,
     variable_query,
 )
-from tests.test_alerts import promtool
+from tests.support.paths import REPO
+from tests.support.tools import promtool
 
 ALERTS = REPO / "prometheus" / "alerts.yml"
 GRAFANA_VALUES = {

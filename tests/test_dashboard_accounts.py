@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dashboard_queries import (
+from tests.support.dashboard_queries import (
     ACCOUNT_METRICS,
     ACCOUNT_ROW,
     load_dashboard,
@@ -21,7 +21,8 @@ from tests.dashboard_queries import (
     row_panels,
     substitute,
 )
-from tests.test_alerts import ALERTS, alert_rules, promtool
+from tests.support.rules import ALERTS, alert_rules
+from tests.support.tools import promtool
 
 PANELS = [
     "Account uniMMR",
@@ -182,7 +183,7 @@ def test_every_query_of_the_row_gives_the_figures_worked_out_here(
         "Account status A": {row("desk", status="NORMAL"): 1, row("pro", status="MARGIN_CALL"): 1},
         "Account data A": {row("desk"): 1, row("pro"): 1},
         "uniMMR history A": {row("desk"): DESK_UNI, row("pro"): PRO_UNI},
-        # At 10m no rate changed in the last 2 minutes (the ICP cut at 6m is checked below).
+        # At 10m no rate changed in the last 4 minutes (the ICP cut at 6m is checked below).
         "uniMMR history B": {},
         "Equity before and after collateral rates A": {row(a): actual[a] for a in actual},
         "Equity before and after collateral rates B": {row(a): equity[a] for a in equity},

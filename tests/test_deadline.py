@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 from exporter.scrape import wait_budget
-from tests.conftest import StartExporter, rates_of
-from tests.fake_binance import FakeBinance, Reply
+from tests.support.exporter import StartExporter
+from tests.support.fake_binance import FakeBinance, Reply
+from tests.support.samples import rates_of
 
 
 def test_wait_budget() -> None:

@@ -15,7 +15,8 @@ from exporter.fakebinance.demo_accounts import (
     demo_accounts,
 )
 from exporter.service import running_exporter
-from tests.conftest import PLAIN_ACCEPT, parse_samples
+from tests.support.exporter import PLAIN_ACCEPT
+from tests.support.samples import parse_samples
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import metrics
 from exporter.config import SETTINGS
-from tests.exporter_subprocess import exporter_help, exporter_process
+from tests.support.paths import REPO
+from tests.support.process import exporter_help, exporter_process
 
-REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 DOCS = REPO / "docs"
 PAGES = sorted(DOCS.glob("*.md"))

@@ -14,8 +14,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import PLAIN_ACCEPT, StartExporter, parse_samples, rates_of
-from tests.fake_binance import FakeBinance, Reply
+from tests.support.exporter import PLAIN_ACCEPT, StartExporter
+from tests.support.fake_binance import FakeBinance, Reply
+from tests.support.samples import parse_samples, rates_of
 
 PROMETHEUS_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.conftest import StartExporter
-from tests.fake_binance import TIME_PATH, V1_PATH, V2_PATH, FakeBinance, Reply
-from tests.test_tiered import SECRET, WITH_SECRET, Samples
+from tests.support.exporter import SECRET, WITH_SECRET, StartExporter
+from tests.support.fake_binance import TIME_PATH, V1_PATH, V2_PATH, FakeBinance, Reply
+from tests.support.samples import Samples
 
 HOST_INFO = "binance_pm_upstream_host_info"
 

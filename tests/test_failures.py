@@ -7,8 +7,9 @@ import resource
 
 import pytest
 
-from tests.conftest import StartExporter, parse_samples, rates_of
-from tests.fake_binance import FakeBinance, Reply, error_body
+from tests.support.exporter import StartExporter
+from tests.support.fake_binance import FakeBinance, Reply, error_body
+from tests.support.samples import parse_samples, rates_of
 
 DOC_EXAMPLE = b"""[
    {

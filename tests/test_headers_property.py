@@ -18,8 +18,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter.web.basicauth import REFUSED_CACHE_SIZE, VERIFIED_CACHE_SIZE
-from tests.fake_binance import FakeBinance
-from tests.serving import Served, served
+from tests.support.exporter import Served, served
+from tests.support.fake_binance import FakeBinance
 
 PASSWORD = b"property-password"
 HASH = bcrypt.hashpw(PASSWORD, bcrypt.gensalt(4)).decode()

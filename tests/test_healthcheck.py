@@ -12,9 +12,9 @@ import bcrypt
 import pytest
 
 from exporter.web.healthcheck import main as healthcheck
-from tests.fake_binance import FakeBinance
-from tests.pki import Pki, make_pki
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
+from tests.support.pki import Pki, make_pki
 
 CONSOLE_SCRIPT = ("/opt/exporter/bin/python", "/opt/exporter/bin/binance-pm-exporter")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import parse_samples, rates_of
-from tests.fake_binance import FakeBinance
-from tests.pki import make_pki
-from tests.serving import Served, served
+from tests.support.exporter import Served, served
+from tests.support.fake_binance import FakeBinance
+from tests.support.pki import make_pki
+from tests.support.samples import parse_samples, rates_of
 
 IDLE_CONNECTIONS = 300
 SLOW_CLIENTS = 150

@@ -13,8 +13,9 @@ import time
 import pytest
 
 from exporter.upstream.headers import MAX_RETRY_AFTER_SECONDS
-from tests.conftest import Running, StartExporter, parse_samples, rates_of
-from tests.fake_binance import FakeBinance, Reply, error_body
+from tests.support.exporter import Running, StartExporter
+from tests.support.fake_binance import FakeBinance, Reply, error_body
+from tests.support.samples import parse_samples, rates_of
 
 OPENMETRICS = "application/openmetrics-text;version=1.0.0"
 WEIGHT = ("binance_pm_upstream_used_weight_1m", ())

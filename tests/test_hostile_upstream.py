@@ -22,9 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.upstream.faults import UpstreamFault
 from exporter.upstream.parse import ParsedRates, parse_collateral_rates
-from tests.fake_binance import FakeBinance, Reply
-from tests.hostile import bodies, deep_nesting, duplicate_keys, huge_numbers
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance, Reply
+from tests.support.hostile import bodies, deep_nesting, duplicate_keys, huge_numbers
 
 GOOD_RATES = {"BTC": 0.95, "USDT": 1.0}
 OPENMETRICS = "application/openmetrics-text;version=1.0.0"
@@ -153,6 +153,7 @@ def promtool_check(expositions: list[str]) -> None:
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_every_exposition_parses_and_passes_promtool() -> None:
     accepted: list[str] = []  # after a body the parser took: the odd names are in the labels
     refused: list[str] = []

@@ -1,7 +1,8 @@
-"""The image built from the Dockerfile and run in a real Docker engine (tests/docker_engine.py,
-on a stand-in for the Python base): what it installs, and the container as users run it: demo
-mode, non-root, read-only root file system, the HEALTHCHECK with the listen address and the web
-config given as flags or variables, TLS and basic auth, and a prompt, clean `docker stop`."""
+"""The image built from the Dockerfile and run in a real Docker engine
+(tests/support/docker_engine.py, on a stand-in for the Python base): what it installs, and the
+container as users run it: demo mode, non-root, read-only root file system, the HEALTHCHECK with
+the listen address and the web config given as flags or variables, TLS and basic auth, and a
+prompt, clean `docker stop`."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from tests.containers import BuiltImage, DockerEngine, container, network, wait_for
-from tests.pki import make_pki
-from tests.process import free_port
-from tests.test_lock import locked_versions
+from tests.support.containers import BuiltImage, DockerEngine, container, network, wait_for
+from tests.support.locks import locked_versions
+from tests.support.paths import REPO
+from tests.support.pki import make_pki
+from tests.support.process import free_port
 
-pytest_plugins = ["tests.docker_engine"]
+pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.support.docker_engine"]
+
 # The image's own check command, run every second instead of every 30 s.
 HEALTH_SCHEDULE = ("--health-interval", "1s")
 MAX_IMAGE_BYTES = 300_000_000

@@ -10,8 +10,9 @@ import pytest
 
 from exporter.upstream import endpoints
 from exporter.upstream.parse import ParsedRates
-from tests.conftest import StartExporter, rates_of
-from tests.fake_binance import FakeBinance
+from tests.support.exporter import StartExporter
+from tests.support.fake_binance import FakeBinance
+from tests.support.samples import rates_of
 
 ERRORS = "binance_pm_upstream_errors_total"
 

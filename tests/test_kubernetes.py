@@ -17,27 +17,14 @@ import yaml
 
 from exporter.config import load_config
 from exporter.web.healthcheck import PATH as HEALTHZ
-from tests.tools import tool
+from tests.support.kubernetes import BASE, KUBERNETES, render
+from tests.support.paths import REPO
+from tests.support.tools import tool
 
-REPO = Path(__file__).resolve().parent.parent
-KUBERNETES = REPO / "deploy" / "kubernetes"
-BASE = KUBERNETES / "base"
 ALERTS = REPO / "prometheus" / "alerts.yml"
 DASHBOARD = REPO / "grafana" / "dashboards" / "binance-pm-collateral.json"
 OPERATOR_GROUP = "monitoring.coreos.com/v1"
 EXPORTER = {"app.kubernetes.io/name": "binance-pm-exporter"}
-
-
-def render(directory: Path) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [str(tool("kubectl")), "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert (result.returncode, result.stderr) == (0, ""), result.stderr
-    return [document for document in yaml.safe_load_all(result.stdout) if document]
 
 
 def one(objects: list[dict[str, Any]], kind: str, name_prefix: str = "") -> dict[str, Any]:

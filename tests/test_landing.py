@@ -10,9 +10,8 @@ import re
 
 from exporter.web.app import LANDING_KEY
 from exporter.web.landing import DOCS_URL, LandingPage
-from tests.conftest import API_KEY, Running, StartExporter
-from tests.fake_binance import FakeBinance, Reply, error_body
-from tests.test_tiered import SECRET, WITH_SECRET
+from tests.support.exporter import API_KEY, SECRET, WITH_SECRET, Running, StartExporter
+from tests.support.fake_binance import FakeBinance, Reply, error_body
 
 BINANCE_WORDS = "Invalid API-key, IP, or permissions for action, says-binance-7f3a"
 

@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import StartExporter
-from tests.fake_binance import FakeBinance
+from tests.support.exporter import StartExporter
+from tests.support.fake_binance import FakeBinance
 
 pytestmark = pytest.mark.slow
 

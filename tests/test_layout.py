@@ -331,3 +331,119 @@ def test_the_check_sees_a_scrape_decision_elsewhere() -> None:
         "exporter.service:2 calls forget_exporter_metrics",
     ]
     assert scrape_decisions(SCRAPE_MODULE, source) == []
+
+
+TESTS = PACKAGE.parent / "tests"
+SUPPORT = TESTS / "support"
+
+
+def modules_of_the_tests() -> dict[str, str]:
+    """Every module under tests/, by dotted name (`tests.test_cli`, `tests.support.process`)."""
+    return {
+        ".".join(path.relative_to(TESTS.parent).with_suffix("").parts): path.read_text()
+        for path in sorted(TESTS.rglob("*.py"))
+    }
+
+
+def imports_of(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names if base == "tests")
+    return found
+
+
+def support_violations(module: str, source: str) -> list[str]:
+    """A test module may import tests.support, never another test module or conftest; a
+    helper (a module of tests/ that is neither a test module nor conftest) lives in
+    tests/support/."""
+    bad = []
+    if module.startswith("tests.") and not module.startswith("tests.support"):
+        leaf = module.rsplit(".", 1)[-1]
+        if leaf not in {"__init__", "conftest"} and not leaf.startswith("test_"):
+            bad.append(f"{module} is a helper outside tests/support/")
+    for imported in sorted(imports_of(source)):
+        names = imported.split(".")
+        if names[0] == "tests":
+            names = names[1:]
+        elif names[0] not in {"conftest"} and not names[0].startswith("test_"):
+            continue
+        if names and (names[0] == "conftest" or names[0].startswith("test_")):
+            bad.append(f"{module} imports {imported}")
+    return bad
+
+
+def test_test_modules_import_only_the_support_package() -> None:
+    found = [
+        bad
+        for module, source in modules_of_the_tests().items()
+        for bad in support_violations(module, source)
+    ]
+    assert found == []
+
+
+def test_the_test_rule_sees_a_test_importing_a_test_or_conftest_and_a_stray_helper() -> None:
+    assert support_violations("tests.test_a", "from tests.test_b import X\n") == [
+        "tests.test_a imports tests.test_b"
+    ]
+    assert support_violations("tests.test_a", "from tests.conftest import API_KEY\n") == [
+        "tests.test_a imports tests.conftest"
+    ]
+    assert support_violations("tests.test_a", "from tests import conftest\n") == [
+        "tests.test_a imports tests.conftest"
+    ]
+    assert support_violations("tests.support.x", "from tests.test_b import X\n") == [
+        "tests.support.x imports tests.test_b"
+    ]
+    assert support_violations("tests.test_a", "import conftest\n") == [
+        "tests.test_a imports conftest"
+    ]
+    assert support_violations("tests.helpers", "") == [
+        "tests.helpers is a helper outside tests/support/"
+    ]
+    assert support_violations("tests.test_a", "from tests.support.process import REPO\n") == []
+    assert (
+        support_violations("tests.conftest", "from tests.support.exporter import Running\n") == []
+    )
+
+
+PROCESS_MODULE = "tests.support.process"
+
+
+def exporter_launches(module: str, source: str) -> list[str]:
+    """Where a module runs `python -m exporter` itself: only tests.support.process may."""
+    if module == PROCESS_MODULE:
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        items = node.args if isinstance(node, ast.Call) else getattr(node, "elts", None)
+        if not isinstance(items, list):
+            continue
+        words = [ast.unparse(item) for item in items]
+        launch = ["sys.executable", repr("-m"), repr("exporter")]
+        if any(words[i : i + 3] == launch for i in range(len(words))):
+            found.append(f"{module}:{node.lineno} runs python -m exporter")  # type: ignore[attr-defined]
+    return found
+
+
+def test_one_way_to_start_an_exporter_process() -> None:
+    found = [
+        bad
+        for module, source in modules_of_the_tests().items()
+        for bad in exporter_launches(module, source)
+    ]
+    assert found == []
+
+
+def test_the_launch_rule_sees_a_second_way() -> None:
+    source = "import sys\nsubprocess.run([sys.executable, '-m', 'exporter', '--demo'])\n"
+    assert exporter_launches("tests.test_a", source) == ["tests.test_a:2 runs python -m exporter"]
+    call = "asyncio.create_subprocess_exec(sys.executable, '-m', 'exporter')\n"
+    assert exporter_launches("tests.support.stack", call) == [
+        "tests.support.stack:1 runs python -m exporter"
+    ]
+    assert exporter_launches(PROCESS_MODULE, source) == []

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from scripts.render_mixin import ALERTS, DASHBOARDS, PROMETHEUS_RULE, REPO, evaluate, render
-from tests.test_alerts import promtool
+from tests.support.tools import promtool
 
 DASHBOARD = "binance-pm-collateral.json"
 RAW_METRIC = re.compile(r"(?<![:\w])(binance_pm_\w+|up)(?![:\w])(\{[^}]*\})?")
@@ -32,6 +32,7 @@ def run_render(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_committed_files_equal_the_rendering() -> None:
     files = render()
     assert set(files) == {ALERTS, PROMETHEUS_RULE, *(d / DASHBOARD for d in DASHBOARDS)}
@@ -42,6 +43,7 @@ def test_committed_files_equal_the_rendering() -> None:
     assert run_render("--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_check_names_the_file_that_differs(tmp_path: Path) -> None:
     for path in render():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +98,7 @@ def default_severities() -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None:
     config = {
         "binancePMSelector": 'job="binance", env="prod"',
@@ -219,6 +222,7 @@ def test_the_dashboard_renders_the_panels_and_queries_it_had_before_the_helpers(
     assert changed_panels(evaluate()["dashboards"][DASHBOARD], before) == []
 
 
+@pytest.mark.slow
 def test_the_panel_comparison_sees_a_changed_query_a_lost_panel_and_allows_a_new_row() -> None:
     before = json.loads(PANELS_FIXTURE.read_text(encoding="utf-8"))
     fewer_movers = evaluate({"binancePMDashboardTopAssets": 5})["dashboards"][DASHBOARD]
@@ -271,6 +275,7 @@ def test_every_config_key_carries_the_mixin_prefix() -> None:
     assert NEIGHBOUR_KEYS.isdisjoint(keys)
 
 
+@pytest.mark.slow
 def test_an_unknown_or_old_config_key_is_refused_with_one_line(tmp_path: Path) -> None:
     overrides = tmp_path / "old.libsonnet"
     overrides.write_text("{ selector: 'job=\"binance\"' }\n", encoding="utf-8")
@@ -304,6 +309,7 @@ def documented_overrides() -> tuple[str, list[str]]:
     return example, command
 
 
+@pytest.mark.slow
 def test_the_documented_overrides_command_renders_rules_and_dashboard(tmp_path: Path) -> None:
     example, command = documented_overrides()
     assert command[:4] == [

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 import yaml
 
-from tests.dashboard_queries import (
+from tests.support.dashboard_queries import (
     ACCOUNT_METRICS,
     TIER_ROW,
     TIERED_METRICS,
@@ -33,11 +33,10 @@ from tests.dashboard_queries import (
     substitute,
     variable_query,
 )
-from tests.fake_binance import NO_CAP, TIME_PATH, V2_PATH, FakeBinance, tier
-from tests.monitoring_stack import (
+from tests.support.fake_binance import NO_CAP, TIME_PATH, V2_PATH, FakeBinance, tier
+from tests.support.monitoring_stack import (
     ALERTS,
     exporter_args,
-    free_port,
     prometheus_config,
     start_exporter,
     start_prometheus,
@@ -45,6 +44,9 @@ from tests.monitoring_stack import (
     timestamp,
     wait_for,
 )
+from tests.support.process import free_port
+
+pytestmark = pytest.mark.slow
 
 RATES = {"BTC": "0.9500", "ETH": "0.9500", "USDT": "1.0000", "ICP": "0.6000"}
 DROP_ALERT = "BinancePMCollateralRateDropped"

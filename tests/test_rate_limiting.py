@@ -9,8 +9,9 @@ import time
 import pytest
 
 from exporter.gate import BACKOFF_CAP_SECONDS, BackoffPolicy
-from tests.conftest import StartExporter, rates_of
-from tests.fake_binance import FakeBinance, Reply
+from tests.support.exporter import StartExporter
+from tests.support.fake_binance import FakeBinance, Reply
+from tests.support.samples import rates_of
 
 
 async def test_scrapes_within_min_interval_are_served_from_the_last_fetch(

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.containers import BuiltImage, DockerEngine, network, wait_for
-from tests.process import free_port
+from tests.support.containers import BuiltImage, DockerEngine, network, wait_for
+from tests.support.process import free_port
 
-pytest_plugins = ["tests.docker_engine"]
+pytest_plugins = ["tests.support.docker_engine"]
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent

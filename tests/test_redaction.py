@@ -9,10 +9,9 @@ import logging
 
 import pytest
 
-from tests.conftest import API_KEY, Running, StartExporter
-from tests.echoes import FORMS, json_escaped_all
-from tests.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
-from tests.test_tiered import SECRET, WITH_SECRET
+from tests.support.echoes import FORMS, json_escaped_all
+from tests.support.exporter import API_KEY, SECRET, WITH_SECRET, Running, StartExporter
+from tests.support.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
 
 OPENMETRICS = "application/openmetrics-text;version=1.0.0"
 MASK = "<redacted>"

@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.upstream.redact import MASK, PIECE, Redactor
-from tests.conftest import API_KEY
-from tests.echoes import FORMS, mixed, url_encoded_all
-from tests.test_tiered import SECRET
+from tests.support.echoes import FORMS, mixed, url_encoded_all
+from tests.support.exporter import API_KEY, SECRET
 
 SIGNATURE = secrets.token_hex(32)
 

@@ -10,7 +10,6 @@ Kubernetes would give the exporter's endpoint, taken from the rendered Service a
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,14 @@ import aiohttp
 import pytest
 import yaml
 
-from tests.monitoring_stack import (
-    REPO,
-    start_process,
+from tests.support.kubernetes import BASE, render
+from tests.support.monitoring_stack import (
     start_prometheus,
     stop_process,
     wait_for,
 )
-from tests.process import free_port
-from tests.test_kubernetes import BASE, render
+from tests.support.paths import REPO
+from tests.support.process import exporter_process, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -175,24 +173,9 @@ WAYS = {
 
 
 @pytest.fixture
-async def exporter_target(tmp_path: Path) -> AsyncIterator[str]:
-    port = free_port()
-    target = f"127.0.0.1:{port}"
-    log = tmp_path / "exporter.log"
-    process = await start_process(
-        [sys.executable, "-m", "exporter", "--demo", "--listen-address", target], log
-    )
-    try:
-        async with aiohttp.ClientSession() as session:
-
-            async def healthy() -> bool:
-                async with session.get(f"http://{target}/healthz") as response:
-                    return response.status == 200
-
-            await wait_for(healthy, "the demo exporter")
-        yield target
-    finally:
-        await stop_process(process)
+async def exporter_target() -> AsyncIterator[str]:
+    async with exporter_process(["--demo"]) as running:
+        yield f"127.0.0.1:{running.port}"
 
 
 async def series(session: aiohttp.ClientSession, port: int, expr: str) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StartExporter, rates_of
-from tests.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply
-from tests.test_tiered import SECRET, WITH_SECRET
+from tests.support.exporter import SECRET, WITH_SECRET, StartExporter
+from tests.support.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply
+from tests.support.samples import rates_of
 
 
 async def test_cached_scrapes_ask_neither_the_gates_nor_the_collector(

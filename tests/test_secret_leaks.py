@@ -4,17 +4,14 @@ error pages: nothing the process writes or serves holds the key or the secret.""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
-import sys
 from pathlib import Path
 
 import aiohttp
 
-from tests.echoes import FORMS, json_escaped_all, url_encoded_all
-from tests.exporter_subprocess import REPO, exporter_process
-from tests.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
+from tests.support.echoes import FORMS, json_escaped_all, url_encoded_all
+from tests.support.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
+from tests.support.process import exporter_process, run_exporter
 
 # Shaped like Binance's: 64 letters and digits.
 KEY = "K" + secrets.token_hex(32)[:63]
@@ -136,19 +133,9 @@ async def test_configuration_errors_do_not_echo_the_key(tmp_path: Path) -> None:
         ([], {"BINANCE_API_KEY_FILE": KEY}),
     ]
     for args, env in attempts:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "exporter",
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=REPO,
-            env={"PATH": os.environ.get("PATH", ""), **env},
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
-        assert process.returncode == 2, stderr
-        assert len(stderr.decode().splitlines()) == 1
-        output = (stdout + stderr).decode()
+        result = run_exporter(args, env)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.splitlines()) == 1
+        output = result.stdout + result.stderr
         for secret in (KEY, SECRET, bad_key):
             assert secret[:16] not in output

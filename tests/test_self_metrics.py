@@ -11,15 +11,17 @@ import sys
 from collections.abc import Callable
 
 import aiohttp
+import pytest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.registry import Collector
 
 from exporter.exposition import ExpositionCache
 from exporter.scrape import ScrapePlanner
-from tests.conftest import PLAIN_ACCEPT, StartExporter, parse_samples, rates_of
-from tests.exporter_subprocess import REPO, exporter_process
-from tests.test_exposition import PROMETHEUS_ACCEPT
+from tests.support.exporter import PLAIN_ACCEPT, PROMETHEUS_ACCEPT, StartExporter
+from tests.support.paths import REPO
+from tests.support.process import exporter_process
+from tests.support.samples import parse_samples, rates_of
 
 PROCESS_FAMILIES = {
     "process_resident_memory_bytes",
@@ -128,6 +130,7 @@ async def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
 IDLE_CONNECTIONS = 400
 
 
+@pytest.mark.slow
 async def test_idle_connections_beyond_the_files_limit_do_not_stop_scrapes() -> None:
     async with exporter_process(
         ["--demo", "--min-interval", "1"], preexec_fn=_low_files_limit(200, 200)
@@ -178,6 +181,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 async def test_accept_out_of_descriptors_is_logged_once_not_per_attempt() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,

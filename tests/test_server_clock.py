@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from tests.conftest import StartExporter
-from tests.fake_binance import TIME_PATH, V2_PATH, FakeBinance, Reply
-from tests.test_tiered import SECRET, WITH_SECRET, value
+from tests.support.exporter import SECRET, WITH_SECRET, StartExporter
+from tests.support.fake_binance import TIME_PATH, V2_PATH, FakeBinance, Reply
+from tests.support.samples import value
 
 ABSURD_TIMES = [
     b'{"serverTime": 1' + b"0" * 400 + b"}",

@@ -10,7 +10,7 @@ import pytest
 
 from exporter.config import SETTINGS, Config, ConfigError, build_parser, load_config
 from exporter.config.load import DERIVED
-from tests.process import run_exporter
+from tests.support.process import run_exporter
 
 KEY = ["--api-key", "k"]
 PROMETHEUS_ALIASES = {

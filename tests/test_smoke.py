@@ -1,5 +1,6 @@
-from tests.conftest import API_KEY, StartExporter, rates_of
-from tests.fake_binance import FakeBinance
+from tests.support.exporter import API_KEY, StartExporter
+from tests.support.fake_binance import FakeBinance
+from tests.support.samples import rates_of
 
 
 async def test_exports_rates(fake: FakeBinance, start_exporter: StartExporter) -> None:

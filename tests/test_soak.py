@@ -11,13 +11,15 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bench.soak import V1_PATH, FlappingUpstream, Sample, memory_figures
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 CI_DURATION_SECONDS = 15
 
 
+@pytest.mark.slow
 def test_short_soak_holds_every_check(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     result = subprocess.run(

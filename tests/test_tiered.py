@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from exporter.upstream.signing import signed_query
-from tests.conftest import API_KEY, StartExporter, rates_of
-from tests.fake_binance import (
+from tests.support.exporter import API_KEY, StartExporter
+from tests.support.fake_binance import (
     NO_CAP,
     TIME_PATH,
     V1_PATH,
@@ -22,6 +22,7 @@ from tests.fake_binance import (
     error_body,
     tier,
 )
+from tests.support.samples import rates_of
 
 SECRET = "test-api-secret-abcdefghijklmnopqrstuvwxyz0123456789"
 WITH_SECRET = {"BINANCE_API_SECRET": SECRET}

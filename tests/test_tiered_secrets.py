@@ -9,9 +9,8 @@ import logging
 import pytest
 
 from exporter.config import ConfigError, load_config
-from tests.conftest import API_KEY, StartExporter
-from tests.fake_binance import TIME_PATH, V2_PATH, FakeBinance, Reply
-from tests.test_tiered import SECRET, WITH_SECRET
+from tests.support.exporter import API_KEY, SECRET, WITH_SECRET, StartExporter
+from tests.support.fake_binance import TIME_PATH, V2_PATH, FakeBinance, Reply
 
 OPENMETRICS_ACCEPT = "application/openmetrics-text;version=1.0.0"
 

@@ -16,9 +16,9 @@ import yaml
 
 from exporter.config import ConfigError
 from exporter.web.webconfig import load_web_config
-from tests.fake_binance import FakeBinance
-from tests.pki import Pki, make_pki
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
+from tests.support.pki import Pki, make_pki
 
 TOOLKIT = Path(__file__).resolve().parent / "data" / "exporter-toolkit"
 # What the toolkit's own tests expect to fail when the file is read (tls_config_test.go).

@@ -13,8 +13,9 @@ from exporter.scrape import requests_to_wait_for, wait_until
 from exporter.upstream.budget import IpBudget
 from exporter.upstream.parse import ParsedRates
 from exporter.upstream.results import Fetched
-from tests.conftest import Running, StartExporter, parse_samples
-from tests.fake_binance import FakeBinance, Reply
+from tests.support.exporter import Running, StartExporter
+from tests.support.fake_binance import FakeBinance, Reply
+from tests.support.samples import parse_samples
 
 INTERVAL = 0.4
 INTERVALS = 4

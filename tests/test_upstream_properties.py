@@ -31,11 +31,10 @@ from exporter.upstream.headers import (
     parse_used_weight,
 )
 from exporter.upstream.redact import Redactor
-from tests.conftest import API_KEY
-from tests.echoes import echoed
-from tests.fake_binance import V1_PATH, FakeBinance, Reply, error_body
-from tests.hostile import bodies, json_values, odd_text
-from tests.serving import served
+from tests.support.echoes import echoed
+from tests.support.exporter import API_KEY, served
+from tests.support.fake_binance import V1_PATH, FakeBinance, Reply, error_body
+from tests.support.hostile import bodies, json_values, odd_text
 
 header_text = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60

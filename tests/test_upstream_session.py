@@ -13,8 +13,9 @@ import pytest
 from exporter.config import load_config
 from exporter.service import running_exporter
 from exporter.upstream.proxy import DIRECT, env_proxy
-from tests.conftest import API_KEY, StartExporter, rates_of
-from tests.fake_binance import V1_PATH, FakeBinance, Reply
+from tests.support.exporter import API_KEY, StartExporter
+from tests.support.fake_binance import V1_PATH, FakeBinance, Reply
+from tests.support.samples import rates_of
 
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY")
 

@@ -8,7 +8,6 @@ import base64
 import logging
 import signal
 import ssl
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +17,10 @@ import bcrypt
 import pytest
 
 from exporter.web.healthcheck import alive
-from tests.exporter_subprocess import exporter_process
-from tests.fake_binance import FakeBinance
-from tests.pki import Pki, make_pki
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
+from tests.support.pki import Pki, make_pki
+from tests.support.process import exporter_process, run_exporter
 
 PASSWORD = "s3cret-scrape-password"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
@@ -274,20 +273,10 @@ async def test_sighup_reloads_the_file_of_a_running_process(pki: Pki, tmp_path: 
 
 async def test_process_with_a_bad_file_exits_2_with_one_line(tmp_path: Path) -> None:
     path = write_config(tmp_path / "web.yml", "tls_server_config:\n  cert_file: gone.crt\n")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "exporter",
-        "--demo",
-        "--web-config-file",
-        str(path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 2
-    assert stdout == b""
-    assert stderr.decode() == (
+    result = run_exporter(["--demo", "--web-config-file", str(path)])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
         f"binance-pm-exporter: --web-config-file {str(path)!r}: "
         "tls_server_config.key_file: is required when tls_server_config is given"
         " (or key, inline)\n"
@@ -307,6 +296,7 @@ FLOOD_SECONDS = 3.0
 SCRAPE_LIMIT_SECONDS = 5.0  # the flood delayed real scrapes by 14-16 s before
 
 
+@pytest.mark.slow
 async def test_a_flood_of_wrong_passwords_does_not_delay_a_verified_scrape(
     fake: FakeBinance, tmp_path: Path
 ) -> None:

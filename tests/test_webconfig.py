@@ -12,7 +12,7 @@ import pytest
 from exporter.cli import main
 from exporter.config import ConfigError
 from exporter.web.webconfig import load_web_config
-from tests.pki import Pki, make_pki
+from tests.support.pki import Pki, make_pki
 
 PASSWORD = "correct horse battery staple"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()

@@ -12,9 +12,9 @@ import pytest
 
 from exporter.config import ConfigError, load_yaml_file
 from exporter.config.yamlfile import MAX_FILE_BYTES
-from tests.fake_binance import FakeBinance
-from tests.process import run_exporter
-from tests.serving import served
+from tests.support.exporter import served
+from tests.support.fake_binance import FakeBinance
+from tests.support.process import run_exporter
 
 PASSWORD = "hunter2-plaintext"
 UNREADABLE = {

@@ -62,7 +62,7 @@ function(c, id)
       [
         p.range(byAccount('min', 'binance_pm_account_uni_mmr'), '{{account}}'),
         p.range(
-          'max by (asset) (changes(%s[$__interval])) > 0 and on (asset) %s'
+          'max by (asset) (changes(%s[$__rate_interval])) > 0 and on (asset) %s'
           % [p.series('binance_pm_collateral_rate'), held],
           '{{asset}} rate changed'
         ),

@@ -30,7 +30,8 @@ from typing import Any
 
 import pytest
 
-from tests.containers import REPO, BuiltImage, DockerEngine, compose_images, wait_for
+from tests.support.containers import BuiltImage, DockerEngine, compose_images, wait_for
+from tests.support.paths import REPO
 
 STANDIN = REPO / "docker" / "standin"
 CACHE = Path(

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 DASHBOARD = REPO / "grafana" / "dashboards" / "binance-pm-collateral.json"
 DATASOURCE_REF = "${datasource}"
 TIER_ROW = "Portfolio Margin Pro tiers"

@@ -1,5 +1,7 @@
-"""`python -m exporter` as a child process on a port the system picks (`--listen-address
-127.0.0.1:0`), driven from a test's event loop, everything it writes kept for assertions."""
+"""The exporter as a real process, as an operator runs it: `exporter_process` starts
+`python -m exporter` on a port the system picks (`--listen-address 127.0.0.1:0`), driven from
+a test's event loop, everything it writes kept for assertions; `run_exporter` runs it to
+completion (for configurations that must fail). The one way tests start an exporter process."""
 
 from __future__ import annotations
 
@@ -8,15 +10,17 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import IO
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)( with TLS)?")
 START_SECONDS = 20.0
 STOP_SECONDS = 10.0
@@ -29,6 +33,7 @@ class ExporterProcess:
     tls: bool
     stderr_lines: list[str] = field(default_factory=list)
     stdout_chunks: list[bytes] = field(default_factory=list)
+    pumps: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -42,12 +47,61 @@ class ExporterProcess:
     def stdout(self) -> str:
         return b"".join(self.stdout_chunks).decode("utf-8", "replace")
 
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Sends a signal and waits for the exit and the last of its output; returns the exit
+        code."""
+        self.process.send_signal(sig)
+        code = await asyncio.wait_for(self.process.wait(), STOP_SECONDS)
+        await asyncio.wait_for(asyncio.gather(*self.pumps), STOP_SECONDS)
+        return code
+
     async def wait_for_log(self, needle: str, seconds: float = 10.0) -> None:
         deadline = time.monotonic() + seconds
         while needle not in self.stderr:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{needle!r} not logged within {seconds}s:\n{self.stderr}")
             await asyncio.sleep(0.05)
+
+
+def free_port() -> int:
+    """A loopback port free right now (for a process that must be told its port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_exporter(
+    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
+    """Runs the exporter to completion (for configurations that must fail)."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        check=False,
+    )
+
+
+async def exporter_run(
+    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Runs the exporter to completion without blocking the event loop (for a fake Binance
+    served by the same loop, as `--check` needs)."""
+    process = await spawn_exporter(
+        args, env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", "exporter", *args],
+        process.returncode,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+    )
 
 
 def exporter_help() -> str:
@@ -60,6 +114,31 @@ def exporter_help() -> str:
         check=True,
         timeout=60,
     ).stdout
+
+
+async def spawn_exporter(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    stdout: int | IO[bytes],
+    stderr: int | IO[bytes],
+    preexec_fn: Callable[[], None] | None = None,
+) -> asyncio.subprocess.Process:
+    """`python -m exporter ARGS` from the repository, with nothing of this environment but
+    PATH and `env`. `exporter_process` is the usual way in; this is for harnesses that manage
+    the process themselves (the monitoring stack restarts exporters on a fixed port)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "exporter",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        preexec_fn=preexec_fn,
+    )
 
 
 async def _pump_lines(stream: asyncio.StreamReader, into: list[str]) -> None:
@@ -79,18 +158,11 @@ async def exporter_process(
     preexec_fn: Callable[[], None] | None = None,
 ) -> AsyncIterator[ExporterProcess]:
     """`preexec_fn` runs in the child before the exporter starts (e.g. to lower a limit)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "exporter",
-        "--listen-address",
-        "127.0.0.1:0",
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
+    process = await spawn_exporter(
+        ["--listen-address", "127.0.0.1:0", *args],
+        env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        cwd=REPO,
-        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
         preexec_fn=preexec_fn,
     )
     assert process.stdout is not None
@@ -108,7 +180,7 @@ async def exporter_process(
                 raise AssertionError(f"exporter did not start:\n{''.join(stderr_lines)}")
             await asyncio.sleep(0.02)
         yield ExporterProcess(
-            process, int(found.group(1)), bool(found.group(2)), stderr_lines, stdout_chunks
+            process, int(found.group(1)), bool(found.group(2)), stderr_lines, stdout_chunks, pumps
         )
     finally:
         if process.returncode is None:

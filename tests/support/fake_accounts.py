@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from exporter.fakebinance.accounts import FakeAccount, FakeAccounts
-from tests.fake_binance import FakeBinance
+from tests.support.fake_binance import FakeBinance
 
 
 class AccountsFakeBinance(FakeBinance):

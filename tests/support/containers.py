@@ -1,6 +1,6 @@
-"""Helpers for tests that run containers in the tests' own Docker engine (tests/docker_engine.py
-starts it): the engine's client, networks and containers that clean up after themselves, the
-image names of docker-compose.yml."""
+"""Helpers for tests that run containers in the tests' own Docker engine
+(tests/support/docker_engine.py starts it): the engine's client, networks and containers that
+clean up after themselves, the image names of docker-compose.yml."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 COMPOSE_FILE = REPO / "docker-compose.yml"
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,22 +20,16 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from tests.fake_binance import FakeBinance
+from tests.support.fake_binance import FakeBinance
+from tests.support.paths import REPO
+from tests.support.process import free_port, spawn_exporter
 
-REPO = Path(__file__).resolve().parent.parent
 ALERTS = REPO / "prometheus" / "alerts.yml"
 PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
 ALERTMANAGER_CONFIG = REPO / "alertmanager" / "alertmanager.yml"
 STARTUP_TIMEOUT = 30.0
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def binary(name: str, package: str) -> str:
@@ -108,9 +100,6 @@ def timestamp(rfc3339: str) -> float:
 
 def exporter_args(fake: FakeBinance, listen: str, *extra: str) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "exporter",
         "--api-base-url",
         fake.url,
         "--api-key",
@@ -124,7 +113,10 @@ def exporter_args(fake: FakeBinance, listen: str, *extra: str) -> list[str]:
 async def start_exporter(
     session: aiohttp.ClientSession, args: list[str], log_path: Path, listen: str
 ) -> asyncio.subprocess.Process:
-    process = await start_process(args, log_path)
+    """An exporter process on the fixed address `listen` (Prometheus' target), logging to
+    `log_path`; the caller stops it (`stop_process`), e.g. to restart it on the same port."""
+    with open_log(log_path) as log:
+        process = await spawn_exporter(args, stdout=log, stderr=subprocess.STDOUT)
 
     async def healthy() -> bool:
         async with session.get(f"http://{listen}/healthz") as response:
@@ -392,3 +384,37 @@ async def alerting_stack(
         except BaseException:
             print(stack.logs)
             raise
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings that add up to the detection latency of a rate cut."""
+
+    min_interval: float
+    scrape_interval: str
+    evaluation_interval: str
+    group_wait: str
+    group_interval: str
+
+    def worst_case(self, first: bool) -> float:
+        grouping = self.group_wait if first else self.group_interval
+        return (
+            self.min_interval
+            + seconds(self.scrape_interval)
+            + seconds(self.evaluation_interval)
+            + seconds(grouping)
+        )
+
+
+def shipped() -> Settings:
+    """The settings of the shipped prometheus.yml and alertmanager.yml."""
+    prometheus = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    route = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))["route"]
+    (job,) = prometheus["scrape_configs"]
+    return Settings(
+        min_interval=30.0,  # the exporter's default --min-interval
+        scrape_interval=job["scrape_interval"],
+        evaluation_interval=prometheus["global"]["evaluation_interval"],
+        group_wait=route["group_wait"],
+        group_interval=route["group_interval"],
+    )
