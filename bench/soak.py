@@ -51,9 +51,10 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.fakebinance.replies import Reply, error_body
+from exporter.fakebinance.server import FakeBinance
+
 REPO = Path(__file__).resolve().parent.parent
-V1_PATH = "/sapi/v1/portfolio/collateralRate"
-WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
 GENERATION_ASSET = "SOAKGEN"  # its rate is the response's generation / 1e6: which answer it was
 GENERATION_LINE = re.compile(r'binance_pm_collateral_rate\{asset="SOAKGEN"\} (\S+)')
 API_KEY = "soak-test-key"
@@ -133,7 +134,7 @@ class FlappingUpstream:
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._turn = 0
-        self._runner: web.AppRunner | None = None
+        self.fake = FakeBinance()
         self.requests = 0
         self.served: Counter[str] = Counter()
         self.windows: list[Window] = []
@@ -176,30 +177,26 @@ class FlappingUpstream:
         self.windows.append(Window(now, now + seconds, False, why))
         return {"Retry-After": str(seconds)}
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    def reply_to(self, request: web.Request) -> Reply:
+        """The fake Binance's answer to this request: the next of the cycle."""
         self.requests += 1
         self._check_windows()
         mode = self._next_mode()
         self.served[mode] += 1
-        headers = {WEIGHT_HEADER: str(self._rng.randint(50, 3000))}
+        weight = self._rng.randint(50, 3000)
         if mode in GOOD_MODES:
             body = self._rates_body(mode == "good_with_invalid_entries")
-            return web.Response(body=body, headers=headers, content_type="application/json")
+            return Reply(body=body, used_weight=weight)
         if mode == "weight_near_limit":
-            headers[WEIGHT_HEADER] = str(WEIGHT_NEAR_LIMIT)
             minute_end = (time.time() // 60 + 1) * 60
             self.windows.append(Window(time.time(), minute_end, True, "IP weight near limit"))
-            body = self._rates_body(False)
-            return web.Response(body=body, headers=headers, content_type="application/json")
+            return Reply(body=self._rates_body(False), used_weight=WEIGHT_NEAR_LIMIT)
         if mode == "timeout":
-            await asyncio.sleep(self._timeout + 0.5)
-            return web.Response(status=504, headers=headers)
+            return Reply(status=504, body=b"", delay=self._timeout + 0.5, used_weight=weight)
         if mode == "reset":
-            assert request.transport is not None
-            request.transport.abort()
             if self.served["reset"] % 2:  # aiohttp's client retries a dropped kept-alive
                 self._turn -= 1  # connection once: drop the retry too
-            return web.Response(status=500)
+            return Reply(reset=True)
         statuses = {
             "rate_limited": 429,
             "ip_banned": 418,
@@ -210,30 +207,26 @@ class FlappingUpstream:
             "unavailable_retry_after": 503,
         }
         if mode in statuses:
+            headers = {}
             if mode in ("rate_limited", "ip_banned", "unavailable_retry_after"):
-                headers.update(self._retry_after(f"{mode} Retry-After"))
-            error = json.dumps({"code": -1003 if mode == "rate_limited" else -1, "msg": mode})
-            return web.Response(status=statuses[mode], text=error, headers=headers)
+                headers = self._retry_after(f"{mode} Retry-After")
+            code = -1003 if mode == "rate_limited" else -1
+            return Reply(statuses[mode], error_body(code, mode), headers, used_weight=weight)
         if mode == "not_json":
-            return web.Response(text="<html>maintenance</html>", headers=headers)
+            text = {"Content-Type": "text/plain; charset=utf-8"}
+            return Reply(body=b"<html>maintenance</html>", headers=text, used_weight=weight)
         if mode == "wrong_shape":
-            return web.json_response({"data": []}, headers=headers)
+            return Reply(body=json.dumps({"data": []}).encode(), used_weight=weight)
         if mode == "too_large":
-            return web.Response(body=b"[" + b" " * self._max_bytes + b"]", headers=headers)
+            return Reply(body=b"[" + b" " * self._max_bytes + b"]", used_weight=weight)
         raise AssertionError(mode)
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get(V1_PATH, self.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site.port}"
+        self.fake.scripts.append(self.reply_to)
+        self.url = await self.fake.start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.fake.stop()
 
 
 @dataclass

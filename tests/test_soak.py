@@ -13,7 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bench.soak import V1_PATH, FlappingUpstream, Sample, memory_figures
+from bench.soak import FlappingUpstream, Sample, memory_figures
+from exporter.fakebinance.endpoints import V1_PATH
 from tests.support.paths import REPO
 
 CI_DURATION_SECONDS = 15
