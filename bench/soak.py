@@ -9,11 +9,11 @@ time while its upstream flaps through every failure mode. It reports, and checks
 - meanwhile a hostile client varies the request headers (odd Accept versions, q-values,
   encodings, scrape timeouts) and every answer is 200 with an exposition that parses, and a
   flood of wrong basic-auth passwords (bcrypt cost 10) gets 401 without delaying the scrapers,
-  which send the right one; and connections that send a request head they never finish, or
-  never send a TLS ClientHello, are held open again and again, and cut off by the exporter
-  each time at its head deadline, with memory and descriptors flat all the same.
-
-Everything is served over TLS, with a certificate of the soak's own CA.
+  which send the right one;
+- a second exporter, in demo mode and over TLS (a certificate of the soak's own CA), is held
+  by connections that send a request head they never finish and by connections that never
+  send a ClientHello, again and again: it cuts each off at its head deadline, answers every
+  scrape meanwhile, and its memory and descriptors stay flat too.
 
     python bench/soak.py --duration 120
     python bench/soak.py --duration 15 --json result.json   (what CI runs)
@@ -127,14 +127,14 @@ def basic(user: str, password: str) -> str:
 SCRAPE_AUTH = basic(SCRAPE_USER, SCRAPE_PASSWORD)
 
 
-def client_session(tls: ssl.SSLContext, **kwargs: Any) -> aiohttp.ClientSession:
-    """A client of the exporter, which serves TLS signed by the soak's own CA."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls), **kwargs)
+def client_session(tls: ssl.SSLContext | None, **kwargs: Any) -> aiohttp.ClientSession:
+    """A client of an exporter: over TLS (a certificate of the soak's own CA) with `tls`."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls or True), **kwargs)
 
 
 async def scrape_loop(
     url: str,
-    tls: ssl.SSLContext,
+    tls: ssl.SSLContext | None,
     upstream: FlappingUpstream,
     log: ScrapeLog,
     until: float,
@@ -172,9 +172,13 @@ class HostileLog:
     wrong_password_failures: list[str] = field(default_factory=list)
     cut_off: dict[str, int] = field(default_factory=dict)
     held_failures: list[str] = field(default_factory=list)
+    tls_scrapes: int = 0
+    tls_scrape_failures: list[str] = field(default_factory=list)
 
 
-async def odd_headers_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until: float) -> None:
+async def odd_headers_loop(
+    url: str, tls: ssl.SSLContext | None, log: HostileLog, until: float
+) -> None:
     """Scrapes with ever-different Accept, Accept-Encoding and scrape timeout headers: each
     must be 200 with an exposition that parses in the format its Content-Type names."""
     n = 0
@@ -202,7 +206,7 @@ async def odd_headers_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until
 
 
 async def wrong_password_loop(
-    url: str, tls: ssl.SSLContext, log: HostileLog, until: float, worker: int
+    url: str, tls: ssl.SSLContext | None, log: HostileLog, until: float, worker: int
 ) -> None:
     """A new wrong password on every request, half of them for the real user name; from a
     second after the start, once the scrapers' credential is verified, as it would be when
@@ -255,27 +259,43 @@ async def held_connection_loop(
             writer.close()
 
 
+async def tls_scrape_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until: float) -> None:
+    """Scrapes of the TLS exporter while the held connections press on it: each must be 200."""
+    async with client_session(tls) as session:
+        while time.monotonic() < until:
+            try:
+                async with session.get(url + "/metrics") as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise ValueError(f"status {response.status}")
+                log.tls_scrapes += 1
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.tls_scrape_failures.append(f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(0.1)
+
+
 @dataclass(frozen=True)
-class WebConfig:
-    path: Path
+class WebConfigs:
+    basic_auth: Path  # the exporter under the flapping upstream: basic auth, plain HTTP
+    tls: Path  # the demo exporter under held connections: TLS
     client_tls: ssl.SSLContext
 
 
-def write_web_config(directory: Path) -> WebConfig:
+def write_web_configs(directory: Path) -> WebConfigs:
     hashed = bcrypt.hashpw(SCRAPE_PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
+    basic_auth = directory / "web.yml"
+    basic_auth.write_text(f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n", encoding="utf-8")
     ca = trustme.CA()
     server = ca.issue_cert("127.0.0.1")
     server.cert_chain_pems[0].write_to_path(str(directory / "server.crt"))
     server.private_key_pem.write_to_path(str(directory / "server.key"))
-    path = directory / "web.yml"
-    path.write_text(
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-        f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n",
-        encoding="utf-8",
+    tls = directory / "tls.yml"
+    tls.write_text(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n", encoding="utf-8"
     )
     client_tls = ssl.create_default_context()
     ca.configure_trust(client_tls)
-    return WebConfig(path, client_tls)
+    return WebConfigs(basic_auth, tls, client_tls)
 
 
 def sample_process(pid: int, started: float) -> Sample:
@@ -319,6 +339,10 @@ class Result:
     wrong_password_failures: list[str]
     held_cut_off: dict[str, int]
     held_failures: list[str]
+    tls_scrapes: int
+    tls_scrape_failures: list[str]
+    tls_rss_mib: dict[str, float]
+    tls_fds: dict[str, int]
     exit_code: int | None
     checks: dict[str, bool]
 
@@ -328,16 +352,17 @@ class Result:
 
 
 async def start_exporter(
-    upstream_url: str, args: argparse.Namespace, web_config: Path
+    upstream_url: str | None, args: argparse.Namespace, web_config: Path
 ) -> tuple[asyncio.subprocess.Process, str, list[str]]:
+    """The exporter under `upstream_url`, or in demo mode for None."""
+    upstream = ["--api-base-url", upstream_url] if upstream_url else ["--demo"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "exporter",
         "--listen-address",
         "127.0.0.1:0",
-        "--api-base-url",
-        upstream_url,
+        *upstream,
         "--min-interval",
         str(args.min_interval),
         "--timeout",
@@ -366,9 +391,22 @@ async def start_exporter(
         lines.append(line.decode("utf-8", "replace"))
         found = re.search(r"listening on (127\.0\.0\.1:\d+)", lines[-1])
         if found:
-            return process, f"https://{found.group(1)}", lines
+            scheme = "https" if "with TLS" in lines[-1] else "http"
+            return process, f"{scheme}://{found.group(1)}", lines
     process.kill()
     raise SystemExit("the exporter did not start:\n" + "".join(lines))
+
+
+async def stop_exporter(process: asyncio.subprocess.Process) -> int | None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return None
+    return process.returncode
 
 
 async def drain(stream: asyncio.StreamReader, into: list[str]) -> None:
@@ -391,13 +429,18 @@ async def soak(args: argparse.Namespace) -> Result:
     upstream = FlappingUpstream(rng, args.timeout, args.max_bytes)
     await upstream.start()
     workdir = tempfile.TemporaryDirectory(prefix="soak-")
-    web_config = await asyncio.to_thread(write_web_config, Path(workdir.name))
-    tls = web_config.client_tls
-    process, url, log_lines = await start_exporter(upstream.url, args, web_config.path)
-    port = int(url.rsplit(":", 1)[1])
+    web_configs = await asyncio.to_thread(write_web_configs, Path(workdir.name))
+    tls = web_configs.client_tls
+    process, url, log_lines = await start_exporter(upstream.url, args, web_configs.basic_auth)
+    tls_process, tls_url, tls_log_lines = await start_exporter(None, args, web_configs.tls)
+    tls_port = int(tls_url.rsplit(":", 1)[1])
     hostile = HostileLog()
     assert process.stderr is not None
+    assert tls_process.stderr is not None
     drainer = asyncio.create_task(drain(process.stderr, log_lines))
+    tls_drainer = asyncio.create_task(drain(tls_process.stderr, tls_log_lines))
+    tls_samples: list[Sample] = []
+    tls_exit_code: int | None = None
     started = time.monotonic()
     until = started + args.duration
     log = ScrapeLog()
@@ -406,20 +449,26 @@ async def soak(args: argparse.Namespace) -> Result:
     try:
         await asyncio.gather(
             sample_loop(process.pid, started, samples, until),
-            *(scrape_loop(url, tls, upstream, log, until, n) for n in range(args.scrapers)),
-            odd_headers_loop(url, tls, hostile, until),
-            *(wrong_password_loop(url, tls, hostile, until, n) for n in range(args.intruders)),
+            *(scrape_loop(url, None, upstream, log, until, n) for n in range(args.scrapers)),
+            odd_headers_loop(url, None, hostile, until),
+            *(wrong_password_loop(url, None, hostile, until, n) for n in range(args.intruders)),
+            sample_loop(tls_process.pid, started, tls_samples, until),
+            tls_scrape_loop(tls_url, tls, hostile, until),
             *(
-                held_connection_loop(port, tls, kind, hostile, until)
+                held_connection_loop(tls_port, tls, kind, hostile, until)
                 for kind in HELD_KINDS
                 for _ in range(args.held)
             ),
         )
         # One last scrape, after the flapping: the latest good rates must be there too.
-        await scrape_loop(url, tls, upstream, log, time.monotonic() + 0.01, 0)
+        await scrape_loop(url, None, upstream, log, time.monotonic() + 0.01, 0)
         samples.append(sample_process(process.pid, started))
+        tls_samples.append(sample_process(tls_process.pid, started))
     finally:
         elapsed = time.monotonic() - started
+        tls_exit_code = await stop_exporter(tls_process)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tls_drainer, 5)
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -433,6 +482,7 @@ async def soak(args: argparse.Namespace) -> Result:
         workdir.cleanup()
 
     rss, fds, rss_flat, fds_flat = memory_figures(samples)
+    tls_rss, tls_fds, tls_rss_flat, tls_fds_flat = memory_figures(tls_samples)
     lost = sorted(set(upstream.good) - log.seen)
     exporter_errors = errors_in(log_lines)
     failure_modes = set(CYCLE) - GOOD_MODES - {"weight_near_limit"}
@@ -448,6 +498,11 @@ async def soak(args: argparse.Namespace) -> Result:
         "odd_headers_answered": hostile.odd_header_scrapes > 0 and not hostile.odd_header_failures,
         "wrong_passwords_refused": hostile.wrong_passwords > 0
         and not hostile.wrong_password_failures,
+        "tls_rss_flat": tls_rss_flat,
+        "tls_fds_flat": tls_fds_flat,
+        "tls_scrapes_answered": hostile.tls_scrapes > 0 and not hostile.tls_scrape_failures,
+        "tls_no_error_logged": not errors_in(tls_log_lines),
+        "tls_clean_exit": tls_exit_code == 0,
         "held_connections_cut_off": not hostile.held_failures
         and (
             elapsed < HEAD_DEADLINE_SECONDS + 1
@@ -479,6 +534,10 @@ async def soak(args: argparse.Namespace) -> Result:
         wrong_password_failures=hostile.wrong_password_failures[:10],
         held_cut_off=hostile.cut_off,
         held_failures=hostile.held_failures[:10],
+        tls_scrapes=hostile.tls_scrapes,
+        tls_scrape_failures=hostile.tls_scrape_failures[:10],
+        tls_rss_mib=tls_rss,
+        tls_fds=tls_fds,
         exit_code=exit_code,
         checks=checks,
     )
@@ -499,7 +558,9 @@ def report(result: Result, out: Callable[[str], None] = print) -> None:
         f"  odd-header scrapes: {result.odd_header_scrapes}; wrong passwords refused: "
         f"{result.wrong_passwords_refused}"
     )
-    out(f"  held connections cut off by the exporter: {result.held_cut_off}")
+    out(f"  TLS exporter: {result.tls_scrapes} scrapes; RSS MiB {result.tls_rss_mib}")
+    out(f"    open fds: {result.tls_fds}")
+    out(f"    held connections it cut off: {result.held_cut_off}")
     for name, passed in result.checks.items():
         out(f"  [{'ok' if passed else 'FAIL'}] {name}")
 
