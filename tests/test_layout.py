@@ -504,3 +504,32 @@ def test_the_fake_rule_sees_a_second_fake() -> None:
         "bench.soak:3 serves '/sapi/v1/portfolio/account'",
         "bench.soak:4 serves '/papi/v1/balance'",
     ]
+
+
+def bench_imports(module: str, source: str) -> list[str]:
+    """Tests check, the benchmarks measure: a benchmark may use tests/support/, but no module of
+    tests/ imports bench/, so the two never import each other in a cycle."""
+    return [
+        f"{module} imports {imported}"
+        for imported in sorted(imports_of(source))
+        if imported == "bench" or imported.startswith("bench.")
+    ]
+
+
+def test_no_test_imports_a_benchmark() -> None:
+    found = [
+        bad
+        for module, source in modules_of_the_tests().items()
+        for bad in bench_imports(module, source)
+    ]
+    assert found == []
+
+
+def test_the_bench_rule_sees_a_test_importing_a_benchmark() -> None:
+    assert bench_imports("tests.test_soak", "from bench.soak import memory_figures\n") == [
+        "tests.test_soak imports bench.soak"
+    ]
+    assert bench_imports("tests.test_a", "import bench.procs\n") == [
+        "tests.test_a imports bench.procs"
+    ]
+    assert bench_imports("tests.test_a", "from tests.support.flapping import CYCLE\n") == []
