@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from exporter.config import DEFAULT_MAX_RESPONSE_BYTES
-from exporter.upstream.demo import demo_tiers
+from exporter.fakebinance.demo import demo_tiers
 from exporter.upstream.redact import Redactor
 
 REAL_ASSETS = 360

@@ -9,11 +9,11 @@ time while its upstream flaps through every failure mode. It reports, and checks
 - meanwhile a hostile client varies the request headers (odd Accept versions, q-values,
   encodings, scrape timeouts) and every answer is 200 with an exposition that parses, and a
   flood of wrong basic-auth passwords (bcrypt cost 10) gets 401 without delaying the scrapers,
-  which send the right one; and connections that send a request head they never finish, or
-  never send a TLS ClientHello, are held open again and again, and cut off by the exporter
-  each time at its head deadline, with memory and descriptors flat all the same.
-
-Everything is served over TLS, with a certificate of the soak's own CA.
+  which send the right one;
+- a second exporter, in demo mode and over TLS (a certificate of the soak's own CA), is held
+  by connections that send a request head they never finish and by connections that never
+  send a ClientHello, again and again: it cuts each off at its head deadline, answers every
+  scrape meanwhile, and its memory and descriptors stay flat too.
 
     python bench/soak.py --duration 120
     python bench/soak.py --duration 15 --json result.json   (what CI runs)
@@ -32,11 +32,9 @@ import random
 import re
 import signal
 import ssl
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,23 +43,22 @@ from typing import Any
 import aiohttp
 import bcrypt
 import trustme
-from aiohttp import web
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parent.parent
-V1_PATH = "/sapi/v1/portfolio/collateralRate"
-WEIGHT_HEADER = "X-SAPI-USED-IP-WEIGHT-1M"
-GENERATION_ASSET = "SOAKGEN"  # its rate is the response's generation / 1e6: which answer it was
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.flapping import CYCLE, GOOD_MODES, FlappingUpstream  # noqa: E402
+from tests.support.soak_figures import Sample, memory_figures  # noqa: E402
+
 GENERATION_LINE = re.compile(r'binance_pm_collateral_rate\{asset="SOAKGEN"\} (\S+)')
 API_KEY = "soak-test-key"
-ASSETS = (*tuple(f"A{i:03d}" for i in range(60)), "BTC", "ETH", "1000SATS", "币安人生")
 OPENMETRICS = "application/openmetrics-text;version=1.0.0"
-WEIGHT_NEAR_LIMIT = 11500  # above the exporter's 90% of 12000
 START_SECONDS = 20.0
-WARM_UP_SHARE = 0.25
 SCRAPE_USER = "soak"
 SCRAPE_PASSWORD = "soak-scrape-password"
 BCRYPT_COST = 10
@@ -81,159 +78,6 @@ HOSTILE_ACCEPTS = (
     ",;=;{n}",
 )
 HOSTILE_ENCODINGS = ("gzip;q=0", "identity, gzip;q=0.000", "gzip;q=0.{n}", "br;q={n}", "")
-
-# One cycle of the upstream's behaviour, one entry per request. Every failure is followed by a
-# good answer except the two back-to-back ones, which make the exporter back off.
-CYCLE = (
-    "good",
-    "rate_limited",
-    "good",
-    "auth",
-    "good_with_invalid_entries",
-    "ip_banned",
-    "good",
-    "forbidden",
-    "good",
-    "restricted_location",
-    "good",
-    "server_error",
-    "server_error",
-    "good",
-    "unavailable_retry_after",
-    "good",
-    "timeout",
-    "good",
-    "reset",
-    "good",
-    "not_json",
-    "good",
-    "wrong_shape",
-    "good",
-    "too_large",
-    "good",
-    "weight_near_limit",
-    "good",
-)
-GOOD_MODES = frozenset({"good", "good_with_invalid_entries"})
-
-
-@dataclass
-class Window:
-    """No request may arrive before `until` (monotonic seconds, or wall seconds if `wall`)."""
-
-    since: float
-    until: float
-    wall: bool
-    why: str
-
-
-class FlappingUpstream:
-    def __init__(self, rng: random.Random, timeout: float, max_bytes: int) -> None:
-        self._rng = rng
-        self._timeout = timeout
-        self._max_bytes = max_bytes
-        self._turn = 0
-        self._runner: web.AppRunner | None = None
-        self.requests = 0
-        self.served: Counter[str] = Counter()
-        self.windows: list[Window] = []
-        self.violations: list[str] = []
-        self.good: dict[int, dict[str, float]] = {}
-        self.url = ""
-
-    def _check_windows(self) -> None:
-        mono, wall = time.monotonic(), time.time()
-        for window in self.windows[-8:]:
-            now = wall if window.wall else mono
-            if now < window.until:
-                self.violations.append(
-                    f"request {now - window.since:.3f}s after {window.why}, "
-                    f"{window.until - now:.3f}s too early"
-                )
-
-    def _next_mode(self) -> str:
-        mode = CYCLE[self._turn % len(CYCLE)]
-        self._turn += 1
-        if mode == "weight_near_limit" and time.time() % 60 < 56:
-            return "good"  # only near the end of a minute, so the pause stays a few seconds
-        return mode
-
-    def _rates_body(self, with_invalid: bool) -> bytes:
-        generation = len(self.good) + 1
-        rates = {asset: round(self._rng.uniform(0.05, 1.0), 4) for asset in ASSETS}
-        rates[GENERATION_ASSET] = generation / 1e6
-        self.good[generation] = rates
-        entries: list[dict[str, object]] = [
-            {"asset": asset, "collateralRate": f"{rate:.6f}"} for asset, rate in rates.items()
-        ]
-        if with_invalid:
-            entries += [{"asset": "", "collateralRate": "0.5"}, {"asset": "X", "rate": "1"}]
-        return json.dumps(entries, ensure_ascii=False).encode()
-
-    def _retry_after(self, why: str) -> dict[str, str]:
-        seconds = self._rng.choice((1, 2))
-        now = time.monotonic()
-        self.windows.append(Window(now, now + seconds, False, why))
-        return {"Retry-After": str(seconds)}
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests += 1
-        self._check_windows()
-        mode = self._next_mode()
-        self.served[mode] += 1
-        headers = {WEIGHT_HEADER: str(self._rng.randint(50, 3000))}
-        if mode in GOOD_MODES:
-            body = self._rates_body(mode == "good_with_invalid_entries")
-            return web.Response(body=body, headers=headers, content_type="application/json")
-        if mode == "weight_near_limit":
-            headers[WEIGHT_HEADER] = str(WEIGHT_NEAR_LIMIT)
-            minute_end = (time.time() // 60 + 1) * 60
-            self.windows.append(Window(time.time(), minute_end, True, "IP weight near limit"))
-            body = self._rates_body(False)
-            return web.Response(body=body, headers=headers, content_type="application/json")
-        if mode == "timeout":
-            await asyncio.sleep(self._timeout + 0.5)
-            return web.Response(status=504, headers=headers)
-        if mode == "reset":
-            assert request.transport is not None
-            request.transport.abort()
-            if self.served["reset"] % 2:  # aiohttp's client retries a dropped kept-alive
-                self._turn -= 1  # connection once: drop the retry too
-            return web.Response(status=500)
-        statuses = {
-            "rate_limited": 429,
-            "ip_banned": 418,
-            "auth": 401,
-            "forbidden": 403,
-            "restricted_location": 451,
-            "server_error": 500,
-            "unavailable_retry_after": 503,
-        }
-        if mode in statuses:
-            if mode in ("rate_limited", "ip_banned", "unavailable_retry_after"):
-                headers.update(self._retry_after(f"{mode} Retry-After"))
-            error = json.dumps({"code": -1003 if mode == "rate_limited" else -1, "msg": mode})
-            return web.Response(status=statuses[mode], text=error, headers=headers)
-        if mode == "not_json":
-            return web.Response(text="<html>maintenance</html>", headers=headers)
-        if mode == "wrong_shape":
-            return web.json_response({"data": []}, headers=headers)
-        if mode == "too_large":
-            return web.Response(body=b"[" + b" " * self._max_bytes + b"]", headers=headers)
-        raise AssertionError(mode)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get(V1_PATH, self.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site.port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 @dataclass
@@ -283,14 +127,14 @@ def basic(user: str, password: str) -> str:
 SCRAPE_AUTH = basic(SCRAPE_USER, SCRAPE_PASSWORD)
 
 
-def client_session(tls: ssl.SSLContext, **kwargs: Any) -> aiohttp.ClientSession:
-    """A client of the exporter, which serves TLS signed by the soak's own CA."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls), **kwargs)
+def client_session(tls: ssl.SSLContext | None, **kwargs: Any) -> aiohttp.ClientSession:
+    """A client of an exporter: over TLS (a certificate of the soak's own CA) with `tls`."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls or True), **kwargs)
 
 
 async def scrape_loop(
     url: str,
-    tls: ssl.SSLContext,
+    tls: ssl.SSLContext | None,
     upstream: FlappingUpstream,
     log: ScrapeLog,
     until: float,
@@ -328,9 +172,13 @@ class HostileLog:
     wrong_password_failures: list[str] = field(default_factory=list)
     cut_off: dict[str, int] = field(default_factory=dict)
     held_failures: list[str] = field(default_factory=list)
+    tls_scrapes: int = 0
+    tls_scrape_failures: list[str] = field(default_factory=list)
 
 
-async def odd_headers_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until: float) -> None:
+async def odd_headers_loop(
+    url: str, tls: ssl.SSLContext | None, log: HostileLog, until: float
+) -> None:
     """Scrapes with ever-different Accept, Accept-Encoding and scrape timeout headers: each
     must be 200 with an exposition that parses in the format its Content-Type names."""
     n = 0
@@ -358,7 +206,7 @@ async def odd_headers_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until
 
 
 async def wrong_password_loop(
-    url: str, tls: ssl.SSLContext, log: HostileLog, until: float, worker: int
+    url: str, tls: ssl.SSLContext | None, log: HostileLog, until: float, worker: int
 ) -> None:
     """A new wrong password on every request, half of them for the real user name; from a
     second after the start, once the scrapers' credential is verified, as it would be when
@@ -411,34 +259,43 @@ async def held_connection_loop(
             writer.close()
 
 
+async def tls_scrape_loop(url: str, tls: ssl.SSLContext, log: HostileLog, until: float) -> None:
+    """Scrapes of the TLS exporter while the held connections press on it: each must be 200."""
+    async with client_session(tls) as session:
+        while time.monotonic() < until:
+            try:
+                async with session.get(url + "/metrics") as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise ValueError(f"status {response.status}")
+                log.tls_scrapes += 1
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.tls_scrape_failures.append(f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(0.1)
+
+
 @dataclass(frozen=True)
-class WebConfig:
-    path: Path
+class WebConfigs:
+    basic_auth: Path  # the exporter under the flapping upstream: basic auth, plain HTTP
+    tls: Path  # the demo exporter under held connections: TLS
     client_tls: ssl.SSLContext
 
 
-def write_web_config(directory: Path) -> WebConfig:
+def write_web_configs(directory: Path) -> WebConfigs:
     hashed = bcrypt.hashpw(SCRAPE_PASSWORD.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
+    basic_auth = directory / "web.yml"
+    basic_auth.write_text(f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n", encoding="utf-8")
     ca = trustme.CA()
     server = ca.issue_cert("127.0.0.1")
     server.cert_chain_pems[0].write_to_path(str(directory / "server.crt"))
     server.private_key_pem.write_to_path(str(directory / "server.key"))
-    path = directory / "web.yml"
-    path.write_text(
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-        f"basic_auth_users:\n  {SCRAPE_USER}: {hashed}\n",
-        encoding="utf-8",
+    tls = directory / "tls.yml"
+    tls.write_text(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n", encoding="utf-8"
     )
     client_tls = ssl.create_default_context()
     ca.configure_trust(client_tls)
-    return WebConfig(path, client_tls)
-
-
-@dataclass
-class Sample:
-    at: float
-    rss_kib: int
-    fds: int
+    return WebConfigs(basic_auth, tls, client_tls)
 
 
 def sample_process(pid: int, started: float) -> Sample:
@@ -482,6 +339,10 @@ class Result:
     wrong_password_failures: list[str]
     held_cut_off: dict[str, int]
     held_failures: list[str]
+    tls_scrapes: int
+    tls_scrape_failures: list[str]
+    tls_rss_mib: dict[str, float]
+    tls_fds: dict[str, int]
     exit_code: int | None
     checks: dict[str, bool]
 
@@ -490,43 +351,18 @@ class Result:
         return all(self.checks.values())
 
 
-def memory_figures(samples: list[Sample]) -> tuple[dict[str, float], dict[str, int], bool, bool]:
-    """RSS and fd figures; flat means the last quarter is no higher than the second quarter
-    (after warm-up) by more than 4 MiB or 5% (RSS) or the upstream connection pool (fds)."""
-    steady = samples[int(len(samples) * WARM_UP_SHARE) :] or samples
-    half = len(steady) // 2
-    early, late = steady[: max(half, 1)], steady[half:] or steady
-    rss_early = statistics.median(s.rss_kib for s in early) / 1024
-    rss_late = statistics.median(s.rss_kib for s in late) / 1024
-    rss = {
-        "start": samples[0].rss_kib / 1024,
-        "steady_early_median": round(rss_early, 1),
-        "steady_late_median": round(rss_late, 1),
-        "max": round(max(s.rss_kib for s in samples) / 1024, 1),
-        "growth": round(rss_late - rss_early, 1),
-    }
-    fds = {
-        "start": samples[0].fds,
-        "steady_early_max": max(s.fds for s in early),
-        "steady_late_max": max(s.fds for s in late),
-        "max": max(s.fds for s in samples),
-    }
-    rss_flat = rss_late - rss_early <= max(4.0, rss_early * 0.05)
-    fds_flat = fds["steady_late_max"] <= fds["steady_early_max"] + 8
-    return rss, fds, rss_flat, fds_flat
-
-
 async def start_exporter(
-    upstream_url: str, args: argparse.Namespace, web_config: Path
+    upstream_url: str | None, args: argparse.Namespace, web_config: Path
 ) -> tuple[asyncio.subprocess.Process, str, list[str]]:
+    """The exporter under `upstream_url`, or in demo mode for None."""
+    upstream = ["--api-base-url", upstream_url] if upstream_url else ["--demo"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "exporter",
         "--listen-address",
         "127.0.0.1:0",
-        "--api-base-url",
-        upstream_url,
+        *upstream,
         "--min-interval",
         str(args.min_interval),
         "--timeout",
@@ -555,9 +391,22 @@ async def start_exporter(
         lines.append(line.decode("utf-8", "replace"))
         found = re.search(r"listening on (127\.0\.0\.1:\d+)", lines[-1])
         if found:
-            return process, f"https://{found.group(1)}", lines
+            scheme = "https" if "with TLS" in lines[-1] else "http"
+            return process, f"{scheme}://{found.group(1)}", lines
     process.kill()
     raise SystemExit("the exporter did not start:\n" + "".join(lines))
+
+
+async def stop_exporter(process: asyncio.subprocess.Process) -> int | None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return None
+    return process.returncode
 
 
 async def drain(stream: asyncio.StreamReader, into: list[str]) -> None:
@@ -580,13 +429,18 @@ async def soak(args: argparse.Namespace) -> Result:
     upstream = FlappingUpstream(rng, args.timeout, args.max_bytes)
     await upstream.start()
     workdir = tempfile.TemporaryDirectory(prefix="soak-")
-    web_config = await asyncio.to_thread(write_web_config, Path(workdir.name))
-    tls = web_config.client_tls
-    process, url, log_lines = await start_exporter(upstream.url, args, web_config.path)
-    port = int(url.rsplit(":", 1)[1])
+    web_configs = await asyncio.to_thread(write_web_configs, Path(workdir.name))
+    tls = web_configs.client_tls
+    process, url, log_lines = await start_exporter(upstream.url, args, web_configs.basic_auth)
+    tls_process, tls_url, tls_log_lines = await start_exporter(None, args, web_configs.tls)
+    tls_port = int(tls_url.rsplit(":", 1)[1])
     hostile = HostileLog()
     assert process.stderr is not None
+    assert tls_process.stderr is not None
     drainer = asyncio.create_task(drain(process.stderr, log_lines))
+    tls_drainer = asyncio.create_task(drain(tls_process.stderr, tls_log_lines))
+    tls_samples: list[Sample] = []
+    tls_exit_code: int | None = None
     started = time.monotonic()
     until = started + args.duration
     log = ScrapeLog()
@@ -595,20 +449,26 @@ async def soak(args: argparse.Namespace) -> Result:
     try:
         await asyncio.gather(
             sample_loop(process.pid, started, samples, until),
-            *(scrape_loop(url, tls, upstream, log, until, n) for n in range(args.scrapers)),
-            odd_headers_loop(url, tls, hostile, until),
-            *(wrong_password_loop(url, tls, hostile, until, n) for n in range(args.intruders)),
+            *(scrape_loop(url, None, upstream, log, until, n) for n in range(args.scrapers)),
+            odd_headers_loop(url, None, hostile, until),
+            *(wrong_password_loop(url, None, hostile, until, n) for n in range(args.intruders)),
+            sample_loop(tls_process.pid, started, tls_samples, until),
+            tls_scrape_loop(tls_url, tls, hostile, until),
             *(
-                held_connection_loop(port, tls, kind, hostile, until)
+                held_connection_loop(tls_port, tls, kind, hostile, until)
                 for kind in HELD_KINDS
                 for _ in range(args.held)
             ),
         )
         # One last scrape, after the flapping: the latest good rates must be there too.
-        await scrape_loop(url, tls, upstream, log, time.monotonic() + 0.01, 0)
+        await scrape_loop(url, None, upstream, log, time.monotonic() + 0.01, 0)
         samples.append(sample_process(process.pid, started))
+        tls_samples.append(sample_process(tls_process.pid, started))
     finally:
         elapsed = time.monotonic() - started
+        tls_exit_code = await stop_exporter(tls_process)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tls_drainer, 5)
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -622,6 +482,7 @@ async def soak(args: argparse.Namespace) -> Result:
         workdir.cleanup()
 
     rss, fds, rss_flat, fds_flat = memory_figures(samples)
+    tls_rss, tls_fds, tls_rss_flat, tls_fds_flat = memory_figures(tls_samples)
     lost = sorted(set(upstream.good) - log.seen)
     exporter_errors = errors_in(log_lines)
     failure_modes = set(CYCLE) - GOOD_MODES - {"weight_near_limit"}
@@ -637,6 +498,11 @@ async def soak(args: argparse.Namespace) -> Result:
         "odd_headers_answered": hostile.odd_header_scrapes > 0 and not hostile.odd_header_failures,
         "wrong_passwords_refused": hostile.wrong_passwords > 0
         and not hostile.wrong_password_failures,
+        "tls_rss_flat": tls_rss_flat,
+        "tls_fds_flat": tls_fds_flat,
+        "tls_scrapes_answered": hostile.tls_scrapes > 0 and not hostile.tls_scrape_failures,
+        "tls_no_error_logged": not errors_in(tls_log_lines),
+        "tls_clean_exit": tls_exit_code == 0,
         "held_connections_cut_off": not hostile.held_failures
         and (
             elapsed < HEAD_DEADLINE_SECONDS + 1
@@ -668,6 +534,10 @@ async def soak(args: argparse.Namespace) -> Result:
         wrong_password_failures=hostile.wrong_password_failures[:10],
         held_cut_off=hostile.cut_off,
         held_failures=hostile.held_failures[:10],
+        tls_scrapes=hostile.tls_scrapes,
+        tls_scrape_failures=hostile.tls_scrape_failures[:10],
+        tls_rss_mib=tls_rss,
+        tls_fds=tls_fds,
         exit_code=exit_code,
         checks=checks,
     )
@@ -688,7 +558,9 @@ def report(result: Result, out: Callable[[str], None] = print) -> None:
         f"  odd-header scrapes: {result.odd_header_scrapes}; wrong passwords refused: "
         f"{result.wrong_passwords_refused}"
     )
-    out(f"  held connections cut off by the exporter: {result.held_cut_off}")
+    out(f"  TLS exporter: {result.tls_scrapes} scrapes; RSS MiB {result.tls_rss_mib}")
+    out(f"    open fds: {result.tls_fds}")
+    out(f"    held connections it cut off: {result.held_cut_off}")
     for name, passed in result.checks.items():
         out(f"  [{'ok' if passed else 'FAIL'}] {name}")
 

@@ -16,6 +16,9 @@ from exporter.changes import RateChanges
 from exporter.config import Config
 from exporter.exposition import ExpositionCache
 from exporter.fakebinance import demo_accounts
+from exporter.fakebinance.demo import API_KEY as DEMO_API_KEY
+from exporter.fakebinance.demo import API_SECRET as DEMO_API_SECRET
+from exporter.fakebinance.demo import DemoBinance
 from exporter.gate import RefreshGate
 from exporter.margin import Product
 from exporter.metrics import AccountGates, ExporterCollector, process_collectors
@@ -31,7 +34,6 @@ from exporter.upstream.account_endpoints import (
 from exporter.upstream.budget import PAPI_IP_WEIGHT_LIMIT, IpBudget
 from exporter.upstream.client import BinanceClient
 from exporter.upstream.clock import ServerClock
-from exporter.upstream.demo import DemoUpstream, demo_tiers
 from exporter.upstream.endpoints import collateral_rates_v1, tiered_collateral_rates_v2
 from exporter.upstream.headers import PAPI_USED_WEIGHT_HEADER
 from exporter.upstream.parse import ParsedRates
@@ -61,7 +63,7 @@ class Exporter:
     ) -> None:
         self.config = config
         self.client = client
-        self.demo: DemoUpstream | None = None  # the simulated upstream of --demo
+        self.demo: DemoBinance | None = None  # the simulated upstream of --demo
         self.budget = IpBudget()
         self.papi_budget = IpBudget(limit=PAPI_IP_WEIGHT_LIMIT, name="papi")
         self.changes = RateChanges()
@@ -201,16 +203,6 @@ def demo_account_list() -> tuple[Account, ...]:
     )
 
 
-def demo_tier_lists(demo: DemoUpstream) -> dict[str, list[tuple[float, float]]]:
-    return {
-        asset: [
-            (float(tier["tierFloor"]), float(tier["collateralRate"]))
-            for tier in demo_tiers(asset, rate)
-        ]
-        for asset, rate in demo.rates.items()
-    }
-
-
 def configured_accounts(config: Config) -> tuple[Account, ...]:
     """The accounts of --accounts-file or --account-product; AccountsError when they are bad."""
     return accounts_of(
@@ -224,19 +216,16 @@ async def running_exporter(
 ) -> AsyncIterator[Exporter]:
     """An Exporter with its HTTP session (and, in demo mode, its simulated upstream) open.
     `accounts` are read from the configuration when not given."""
-    demo = DemoUpstream() if config.demo else None
+    demo = DemoBinance(config.demo_scenario) if config.demo else None
     base_urls = config.api_base_urls
     papi_urls = config.papi_base_urls
     api_key = config.api_key
     watched = tuple(configured_accounts(config) if accounts is None else accounts)
     if demo is not None:
-        fake_accounts = demo_accounts.demo_accounts(
-            lambda: demo.rates, lambda: demo_tier_lists(demo), (DemoUpstream.API_KEY,)
-        )
-        base_urls = (await demo.start(fake_accounts.mount),)
+        base_urls = (await demo.start(),)
         papi_urls = base_urls
-        api_key = DemoUpstream.API_KEY
-        config = replace(config, api_secret=DemoUpstream.API_SECRET)
+        api_key = DEMO_API_KEY
+        config = replace(config, api_secret=DEMO_API_SECRET)
         watched = demo_account_list()
     connector = aiohttp.TCPConnector(limit=8, ttl_dns_cache=300)
     # No trust_env: it would send ~/.netrc credentials; the proxy variables alone are honoured

@@ -132,9 +132,23 @@ local util = import 'util.libsonnet';
     '((clamp_min(' + holdingValue + ', 0) * on (job, asset) group_left () (max_over_time(' + rateOf
     + ') - last_over_time(' + rateOf + ')) unless on (job, account, asset) ' + tierValue + '{' + J + ',' + A + ',' + S
     + '}) or ' + cutCost + '{' + J + ',' + A + ',' + S + '})',
+  // The cut in uniMMR: cost / maintenance margin (0 without maintenance margin).
+  local holdingDrop =
+    '((' + holdingCost + ' / on (job, account) group_left () (' + holdingMargin + ' > 0)) or on (job, account) (0 * '
+    + holdingUni + '))',
+  // Binance's figures may still be those of before the cut (fetched just before it): the
+  // exporter's collateral values, at the rates of now, then fall short of Binance's equity by
+  // the cost, and the residual has jumped by it within the window.
+  local residual = 'binance_pm_account_equity_residual_usd' + forHolding([J, A]),
+  local holdingStale =
+    '(max by (job, account) (' + residual + ') - max by (job, account) (min_over_time(' + residual + '['
+    + c.binancePMWindow + '])) > on (job, account) (' + holdingCost + ' / 2))',
   local holdingBefore =
-    '(' + holdingUni + ' + on (job, account) group_right () (' + holdingCost + ' / on (job, account) group_left () ('
-    + holdingMargin + ' > 0))) or ' + holdingUni,
+    '(' + holdingUni + ' and on (job, account) ' + holdingStale + ') or on (job, account) (' + holdingUni
+    + ' + on (job, account) group_right () ' + holdingDrop + ')',
+  local holdingAfter =
+    '(' + holdingUni + ' - on (job, account) group_right () ' + holdingDrop + ' and on (job, account) ' + holdingStale
+    + ') or on (job, account) ' + holdingUni,
   local perHolding(query) =
     '{{ with printf "' + std.strReplace(query, '"', '\\"')
     + '" $labels.job $holding.Labels.account $labels.asset | query }}',
@@ -151,7 +165,7 @@ local util = import 'util.libsonnet';
     '{{ . | first | value | printf "%.2f" }}{{ else }}0.00{{ end }} USD, uniMMR ',
     perHolding(holdingBefore),
     '{{ . | first | value | printf "%.3f" }}{{ else }}?{{ end }} to ',
-    perHolding(holdingUni),
+    perHolding(holdingAfter),
     '{{ . | first | value | printf "%.3f" }}{{ else }}?{{ end }}{{ end }}.{{ end }}',
   ]),
 

@@ -16,7 +16,6 @@ import bcrypt
 import pytest
 
 from exporter.web.basicauth import WAITING_CHECKS, Decoys, bcrypt_cost, client_group
-from exporter.web.connections import SERVING
 from tests.support.exporter import Served, served
 from tests.support.fake_binance import FakeBinance
 
@@ -116,7 +115,7 @@ async def test_a_flood_of_wrong_passwords_holds_few_connections_the_cap_cannot_c
         try:
             await flooding_for(lambda: len(table) >= 100)
             for _ in range(100):
-                serving = sum(1 for c in table._open if c.rank() == SERVING)
+                serving = sum(1 for c in table._open if c.serving)
                 most_serving = max(most_serving, serving)
                 await asyncio.sleep(0.02)
         finally:

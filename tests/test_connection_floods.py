@@ -15,12 +15,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bench.connection_memory import (
+from tests.support.connection_floods import (
     FLOOD_CONNECTIONS,
+    ProcessTarget,
     flood,
     open_silent,
     partial_head,
-    running,
     tls_idle,
 )
 from tests.support.pki import make_pki
@@ -51,9 +51,18 @@ def enough_descriptors() -> Iterator[None]:
 async def test_floods_of_hostile_connections_keep_rss_under_200_mib(tls: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="floods-") as folder:
         directory = Path(folder)
-        pki = make_pki(directory / "pki") if tls else None
-        async with running("asyncio", pki, directory) as exporter:
-            context = exporter.tls
+        flags = ["--demo"]
+        context = None
+        if tls:
+            pki = make_pki(directory / "pki")
+            web_config = directory / "web.yml"
+            web_config.write_text(
+                f"tls_server_config:\n  cert_file: {pki.cert_file}\n  key_file: {pki.key_file}\n"
+            )
+            flags += ["--web-config-file", str(web_config)]
+            context = pki.client_context()
+        async with exporter_process(flags) as running:
+            exporter = ProcessTarget(running, context)
             kinds = [("partial-head", partial_head(context))]
             if context is not None:
                 kinds += [("tls-silent", open_silent), ("tls-idle", tls_idle(context))]

@@ -447,3 +447,89 @@ def test_the_launch_rule_sees_a_second_way() -> None:
         "tests.support.stack:1 runs python -m exporter"
     ]
     assert exporter_launches(PROCESS_MODULE, source) == []
+
+
+BENCH = PACKAGE.parent / "bench"
+BINANCE_PREFIXES = ("/sapi/", "/papi/", "/api/", "/fapi/", "/dapi/")
+ROUTE_CALLS = frozenset({"add_get", "add_post", "add_route", "add_put", "add_delete"})
+
+
+def second_fakes(module: str, source: str) -> list[str]:
+    """Where a module outside the package serves a Binance path itself: the fake Binance is
+    exporter/fakebinance/ alone; tests and benchmarks script it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in ROUTE_CALLS or not node.args:
+            continue
+        routed = node.func.attr == "add_route" and len(node.args) > 1
+        path = node.args[1] if routed else node.args[0]
+        literal = path.value if isinstance(path, ast.Constant) else None
+        named = ast.unparse(path)
+        if (isinstance(literal, str) and literal.startswith(BINANCE_PREFIXES)) or named.endswith(
+            "_PATH"
+        ):
+            found.append(f"{module}:{node.lineno} serves {named}")
+    return found
+
+
+def modules_outside_the_package() -> dict[str, str]:
+    return {
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts): path.read_text()
+        for root in (TESTS, BENCH)
+        for path in sorted(root.rglob("*.py"))
+    }
+
+
+def test_no_second_fake_binance_in_tests_or_bench() -> None:
+    found = [
+        bad
+        for module, source in modules_outside_the_package().items()
+        for bad in second_fakes(module, source)
+    ]
+    assert found == []
+
+
+def test_the_fake_rule_sees_a_second_fake() -> None:
+    source = (
+        "app = web.Application()\n"
+        "app.router.add_get(V1_PATH, handle)\n"
+        "app.router.add_get('/sapi/v1/portfolio/account', handle)\n"
+        "app.router.add_route('GET', '/papi/v1/balance', handle)\n"
+        "app.router.add_get('/metrics', handle)\n"
+    )
+    assert second_fakes("bench.soak", source) == [
+        "bench.soak:2 serves V1_PATH",
+        "bench.soak:3 serves '/sapi/v1/portfolio/account'",
+        "bench.soak:4 serves '/papi/v1/balance'",
+    ]
+
+
+def bench_imports(module: str, source: str) -> list[str]:
+    """Tests check, the benchmarks measure: a benchmark may use tests/support/, but no module of
+    tests/ imports bench/, so the two never import each other in a cycle."""
+    return [
+        f"{module} imports {imported}"
+        for imported in sorted(imports_of(source))
+        if imported == "bench" or imported.startswith("bench.")
+    ]
+
+
+def test_no_test_imports_a_benchmark() -> None:
+    found = [
+        bad
+        for module, source in modules_of_the_tests().items()
+        for bad in bench_imports(module, source)
+    ]
+    assert found == []
+
+
+def test_the_bench_rule_sees_a_test_importing_a_benchmark() -> None:
+    assert bench_imports("tests.test_soak", "from bench.soak import memory_figures\n") == [
+        "tests.test_soak imports bench.soak"
+    ]
+    assert bench_imports("tests.test_a", "import bench.procs\n") == [
+        "tests.test_a imports bench.procs"
+    ]
+    assert bench_imports("tests.test_a", "from tests.support.flapping import CYCLE\n") == []

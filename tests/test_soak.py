@@ -13,8 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bench.soak import V1_PATH, FlappingUpstream, Sample, memory_figures
+from exporter.fakebinance.endpoints import V1_PATH
+from tests.support.flapping import FlappingUpstream
 from tests.support.paths import REPO
+from tests.support.soak_figures import Sample, memory_figures
 
 CI_DURATION_SECONDS = 15
 

@@ -29,6 +29,7 @@ class Config:
     log_level: str
     log_format: str
     demo: bool
+    demo_scenario: str
     exporter_metrics: bool
     accounts_file: Path | None
     account_product: str | None

@@ -31,6 +31,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 ACCOUNT_PRODUCTS = ("pm_pro", "pm")
+# The scenarios of exporter/fakebinance/scenarios.py (the config imports nothing of it).
+DEMO_SCENARIOS = ("steady", "mass-cut", "delisting", "outage", "ban", "account-near-liquidation")
 PROG = "binance-pm-exporter"
 
 
@@ -205,6 +207,15 @@ SETTINGS: tuple[Setting, ...] = (
         "serve from a built-in simulated upstream: no key, no network",
         parse_bool,
         default="false",
+    ),
+    Setting(
+        "demo_scenario",
+        "--demo-scenario",
+        "BINANCE_PM_DEMO_SCENARIO",
+        "what the demo's simulated Binance does over time: " + "|".join(DEMO_SCENARIOS),
+        one_of(*DEMO_SCENARIOS),
+        metavar="NAME",
+        default="steady",
     ),
     Setting(
         "accounts_file",

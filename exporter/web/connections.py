@@ -59,9 +59,6 @@ HEAD_TOO_LARGE = (
     b"431 Request Header Fields Too Large\n"
 )
 
-# What a connection is doing, as the cap sees it: one serving a request is never closed.
-CLOSING, FIRST_REQUEST, IDLE, SERVING = range(4)
-
 
 def bound_tls_read_buffer() -> None:
     """asyncio's TLS transport allocates its read buffer at SSLProtocol.max_size per connection
@@ -86,15 +83,11 @@ class Connection:
         self.allowed_sans: tuple[str, ...] = ()
         self.evicted = False
 
-    def rank(self) -> int:
+    @property
+    def serving(self) -> bool:
+        """Serving a request: the one state in which the cap never closes a connection."""
         handler = self.handler
-        if handler is None:
-            return FIRST_REQUEST
-        if handler.transport is None or handler.transport.is_closing():
-            return CLOSING
-        if handler.serving:
-            return SERVING
-        return IDLE if handler.requests_seen else FIRST_REQUEST
+        return handler is not None and handler.transport is not None and handler.serving
 
     def evict(self) -> None:
         """Close at once, whatever the state: the socket is shut down under the transport,
@@ -200,7 +193,7 @@ class ConnectionTable:
         """The oldest connection not serving a request: the newest are the last to go, so a
         scraper that has just connected is not closed for the crowd it arrives in."""
         for connection in self._open:
-            if not connection.evicted and connection.rank() != SERVING:
+            if not connection.evicted and not connection.serving:
                 return connection
         return None
 
