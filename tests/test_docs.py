@@ -222,6 +222,7 @@ async def scraped_families() -> dict[str, str]:
     return families
 
 
+@pytest.mark.slow
 async def test_every_published_family_is_documented() -> None:
     families = await scraped_families()
     assert "binance_pm_collateral_rate" in families
@@ -252,6 +253,7 @@ def test_every_defined_family_is_documented() -> None:
     assert missing == [], f"families of exporter/metrics.py not in docs/metrics.md: {missing}"
 
 
+@pytest.mark.slow
 async def test_documented_families_exist() -> None:
     """No table row of docs/metrics.md names a family the exporter does not publish."""
     published = set(await scraped_families()) | defined_families()

@@ -166,12 +166,14 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_no_watched_assets_renders_no_threshold_rule() -> None:
     mixin = evaluate({"binancePMWatchedAssets": {}})
     assert rules_named(mixin, "BinancePMCollateralRateBelowThreshold") == []
     assert rules_named(mixin, "BinancePMCollateralRateDropped")
 
 
+@pytest.mark.slow
 def test_rendered_json_is_stable_and_readable() -> None:
     text = (REPO / DASHBOARDS[0] / DASHBOARD).read_text(encoding="utf-8")
     assert json.loads(text) == evaluate()["dashboards"][DASHBOARD]
@@ -234,6 +236,7 @@ def changed_panels(dashboard: dict[str, Any], before: dict[str, Any]) -> list[st
     return problems
 
 
+@pytest.mark.slow
 def test_the_dashboard_renders_the_panels_and_queries_it_had_before_the_helpers() -> None:
     before = json.loads(PANELS_FIXTURE.read_text(encoding="utf-8"))
     assert sum(len(row["panels"]) for row in before["rows"]) == 23
@@ -407,6 +410,7 @@ def test_the_renderer_needs_only_the_package_and_its_mixin_extra() -> None:
     assert needed <= allowed, f"{sorted(needed - allowed)} not in dependencies or the mixin extra"
 
 
+@pytest.mark.slow
 def test_the_dashboards_thresholds_follow_the_alerts_config() -> None:
     mixin = evaluate(
         {
@@ -491,6 +495,7 @@ def test_every_config_key_the_docs_and_comments_name_exists() -> None:
     assert sorted((where, key) for where, key in named if key not in keys) == []
 
 
+@pytest.mark.slow
 def test_the_mixin_merges_with_another_that_uses_the_common_key_names() -> None:
     """Beside a mixin with node-mixin's and kubernetes-mixin's own `_config` keys (in either
     order), each keeps its settings, rules and dashboards."""
