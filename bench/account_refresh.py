@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from bench.results import add_json_option, write_json
 from bench.upstream import PROMETHEUS_ACCEPT
 from exporter.config import load_config
 from exporter.service import running_exporter
@@ -50,10 +51,13 @@ async def measure(flags: Sequence[str], repeats: int) -> dict[str, object]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.account_refresh", description=__doc__)
     parser.add_argument("--repeats", type=int, default=20)
+    add_json_option(parser)
     parser.add_argument("flags", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     flags = args.flags[1:] if args.flags[:1] == ["--"] else args.flags
-    print(json.dumps(asyncio.run(measure(flags, args.repeats))))
+    figures = asyncio.run(measure(flags, args.repeats))
+    print(json.dumps(figures))
+    write_json(args.json, "account_refresh", figures)
     return 0
 
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,6 +42,7 @@ from bench.procs import (  # noqa: E402
     running_baseline,
     running_exporter,
 )
+from bench.results import add_json_option, write_json  # noqa: E402
 from bench.throughput import check, fetch_exposition  # noqa: E402
 from bench.upstream import API_KEY, asset_name, prometheus_headers  # noqa: E402
 from exporter.fakebinance.accounts import WEIGHTS, FakeAccount  # noqa: E402
@@ -339,14 +339,20 @@ def render(
     return "\n".join(parts) + "\n"
 
 
-async def run(args: argparse.Namespace) -> str:
+async def run(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
     loop = args.loop
     duration, warmup, pairs = (0.3, 0.0, 1) if args.quick else (args.duration, 0.5, args.pairs)
     rows = await throughput(loop, "python", args.connections, duration, warmup, pairs)
     refresh = await refresh_cost(2 if args.quick else 20)
     weight_rows = await weights(2 if args.quick else 6)
-    command = "python -m bench.accounts " + " ".join(args.argv)
-    return render(rows, refresh, weight_rows, command.strip())
+    command = ("python -m bench.accounts " + " ".join(args.argv)).strip()
+    figures: dict[str, object] = {
+        "command": command,
+        "throughput": [asdict(row) for row in rows],
+        "refresh": [asdict(row) for row in refresh],
+        "weights": [asdict(row) for row in weight_rows],
+    }
+    return render(rows, refresh, weight_rows, command), figures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -356,19 +362,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--pairs", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--json", type=Path)
+    add_json_option(parser)
     given = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(given)
     args.argv = given
     started = time.monotonic()
     try:
-        text = asyncio.run(run(args))
+        text, figures = asyncio.run(run(args))
     except RuntimeError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     print(text + f"\n({time.monotonic() - started:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps({"report": text}))
+    write_json(args.json, "accounts", figures)
     return 0
 
 

@@ -4,7 +4,7 @@ user that does not exist. Every check costs the work of the dearest configured h
 three should take the same time. The real exporter app (in this process) on loopback, one new
 wrong password per request, the kinds interleaved; medians and quartiles in milliseconds.
 
-    python -m bench.auth_timing [--rounds 40] [--costs 4,10]
+    python -m bench.auth_timing [--rounds 40] [--costs 4,10] [--json PATH]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 import bcrypt
 
+from bench.results import add_json_option, write_json
 from tests.support.exporter import served
 from tests.support.fake_binance import FakeBinance
 
@@ -66,13 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.auth_timing", description=__doc__)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--costs", default="4,10", help="the cheap and the dear bcrypt cost")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     cheap, dear = (int(cost) for cost in args.costs.split(","))
     timings = asyncio.run(measure(args.rounds, (cheap, dear)))
     print(f"wrong password, {args.rounds} rounds, costs {cheap} and {dear}: ms (q1 median q3)")
+    users: dict[str, dict[str, float]] = {}
     for user, samples in timings.items():
         q1, median, q3 = statistics.quantiles([s * 1000 for s in samples], n=4)
         print(f"  {user:<8} {q1:7.1f} {median:7.1f} {q3:7.1f}")
+        users[user] = {"q1_ms": q1, "median_ms": median, "q3_ms": q3}
+    write_json(
+        args.json, "auth_timing", {"rounds": args.rounds, "costs": [cheap, dear], "users": users}
+    )
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -37,15 +36,17 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import report  # noqa: E402
-from bench.economy import EconomyResult, economy  # noqa: E402
-from bench.instructions import InstructionsRow, instructions, valgrind_installed  # noqa: E402
+from bench.economy import economy  # noqa: E402
+from bench.instructions import instructions, valgrind_installed  # noqa: E402
 from bench.load import GENERATORS, ensure_generator  # noqa: E402
 from bench.loops import LOOPS, installed_loops  # noqa: E402
-from bench.memory import MemoryResult, memory  # noqa: E402
+from bench.memory import memory  # noqa: E402
 from bench.procs import CLIENT_CPUS, SERVER_CPUS, pinning, set_pinning  # noqa: E402
-from bench.scaling import ScalingRow, scaling  # noqa: E402
-from bench.startup import StartupResult, startup  # noqa: E402
-from bench.throughput import ThroughputRow, compare  # noqa: E402
+from bench.report import BenchHeader, Results  # noqa: E402
+from bench.results import add_json_option, write_json  # noqa: E402
+from bench.scaling import scaling  # noqa: E402
+from bench.startup import startup  # noqa: E402
+from bench.throughput import compare  # noqa: E402
 
 ITEMS = ("throughput", "instructions", "economy", "scaling", "memory", "startup")
 ASSETS = 400
@@ -104,16 +105,6 @@ QUICK = Settings(
     instructions_warmup=10,
     instructions_scrapes=20,
 )
-
-
-@dataclass
-class Results:
-    throughput: list[ThroughputRow] = dataclasses.field(default_factory=list)
-    instructions: list[InstructionsRow] = dataclasses.field(default_factory=list)
-    economy: list[EconomyResult] = dataclasses.field(default_factory=list)
-    scaling: list[ScalingRow] = dataclasses.field(default_factory=list)
-    memory: MemoryResult | None = None
-    startup: list[StartupResult] = dataclasses.field(default_factory=list)
 
 
 def progress(message: str) -> None:
@@ -187,53 +178,21 @@ async def run(
     return results
 
 
-def render(
-    results: Results,
-    settings: Settings,
-    generator: str,
-    command: str,
-    against: Path | None = None,
-    instructions_skipped: bool = False,
-) -> str:
-    placement = (
-        f"servers pinned to CPU {sorted(SERVER_CPUS)}, load generator to CPU {sorted(CLIENT_CPUS)}"
-        if pinning()
-        else "processes placed by the OS"
+def placement() -> str:
+    if pinning():
+        return (
+            f"servers pinned to CPU {sorted(SERVER_CPUS)}, "
+            f"load generator to CPU {sorted(CLIENT_CPUS)}"
+        )
+    return "processes placed by the OS"
+
+
+def header(generator: str, command: str, against: Path | None) -> BenchHeader:
+    return BenchHeader(
+        machine=report.machine(generator, placement()),
+        command=command,
+        against=report.tree_label(against) if against is not None else None,
     )
-    parts = [
-        "## Benchmark results",
-        "",
-        report.machine(generator, placement),
-        "",
-        f"Command: `{command}`",
-    ]
-    if against is not None:
-        parts += ["", f"--against: {report.tree_label(against)}"]
-    if results.throughput:
-        parts += ["", report.throughput_table(results.throughput, ASSETS, settings.duration)]
-    if results.instructions:
-        parts += ["", report.instructions_table(results.instructions)]
-    elif instructions_skipped:
-        parts += ["", "(1b. instructions per scrape: skipped, valgrind is not installed.)"]
-    if results.economy:
-        parts += ["", report.economy_table(results.economy)]
-    if results.scaling:
-        parts += ["", report.scaling_table(results.scaling)]
-    if results.memory is not None:
-        parts += ["", report.memory_table(results.memory, results.scaling)]
-    if results.startup:
-        parts += ["", report.startup_table(results.startup)]
-    parts += [
-        "",
-        report.verdicts(
-            results.throughput,
-            results.instructions,
-            results.economy,
-            results.scaling,
-            results.memory,
-        ),
-    ]
-    return "\n".join(parts) + "\n"
 
 
 def failures(results: Results) -> list[str]:
@@ -293,7 +252,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="in items 1 and 1b, also measure the exporter of another source tree (e.g. "
         "`git worktree add /tmp/before HEAD~1`) beside this one",
     )
-    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     args.instructions_skipped = args.only is None and not valgrind_installed()
     only = ",".join(default_items()) if args.only is None else args.only
@@ -339,17 +298,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    report_text = render(
-        results,
-        settings,
-        args.load_generator,
-        command.strip(),
-        args.against,
-        args.instructions_skipped,
+    head = header(args.load_generator, command.strip(), args.against)
+    print(
+        report.bench_document(head, results, ASSETS, settings.duration, args.instructions_skipped),
+        flush=True,
     )
-    print(report_text, flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
+    figures = {
+        **dataclasses.asdict(head),
+        "assets": ASSETS,
+        "duration": settings.duration,
+        "instructions_skipped": args.instructions_skipped,
+        **dataclasses.asdict(results),
+    }
+    write_json(args.json, "bench", figures)
     problems = failures(results)
     for problem in problems:
         print(f"bench: {problem}", file=sys.stderr)

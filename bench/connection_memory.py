@@ -7,7 +7,7 @@ hold on, with how long a legitimate scrape takes meanwhile:
 - `tls-silent`: a TCP connection to the TLS port that never sends a ClientHello;
 - `tls-idle`: a finished TLS handshake, then nothing.
 
-    python -m bench.connection_memory [--loop asyncio|uvloop] [--connections 2000]
+    python -m bench.connection_memory [--loop asyncio|uvloop] [--connections 2000] [--json PATH]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench.loops import installed_loops
 from bench.procs import CHILD_ENV, REPO, exporter_command, rss_bytes, stop_process
+from bench.results import add_json_option, write_json
 from tests.support.connection_floods import (
     FLOOD_CONNECTIONS,
     SETTLE_SECONDS,
@@ -98,7 +99,7 @@ async def per_connection(exporter: Exporter, opener: Opener, count: int) -> floa
     return added / max(held, 1)
 
 
-async def measure(loop: str, connections: int, out: Callable[[str], None]) -> None:
+async def measure(loop: str, connections: int, out: Callable[[str], None]) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-connections-") as folder:
         directory = Path(folder)
         pki = make_pki(directory / "pki")
@@ -123,14 +124,34 @@ async def measure(loop: str, connections: int, out: Callable[[str], None]) -> No
             f"{f.name:<15} {'TLS' if f.tls else 'plain':<10} {f.before / MIB:6.1f} MiB"
             f" {f.peak / MIB:6.1f}   {f.after / MIB:6.1f}   {scrape}"
         )
+    return {
+        "loop": loop,
+        "idle_connections": IDLE_CONNECTIONS,
+        "connections": connections,
+        "idle_plain_kib": idle_plain / 1024,
+        "idle_tls_kib": idle_tls / 1024,
+        "floods": [
+            {
+                "name": f.name,
+                "tls": f.tls,
+                "before_mib": f.before / MIB,
+                "peak_mib": f.peak / MIB,
+                "after_mib": f.after / MIB,
+                "scrape_s": f.scrape,
+            }
+            for f in floods
+        ],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.connection_memory", description=__doc__)
     parser.add_argument("--loop", choices=installed_loops(), default="asyncio")
     parser.add_argument("--connections", type=int, default=FLOOD_CONNECTIONS)
+    add_json_option(parser)
     args = parser.parse_args(argv)
-    asyncio.run(measure(args.loop, args.connections, print))
+    figures = asyncio.run(measure(args.loop, args.connections, print))
+    write_json(args.json, "connection_memory", figures)
     return 0
 
 

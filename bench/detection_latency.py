@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import sys
@@ -32,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.results import add_json_option, write_json  # noqa: E402
 from tests.support.monitoring_stack import (  # noqa: E402
     AlertingStack,
     Settings,
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluation-interval", default=defaults.evaluation_interval)
     parser.add_argument("--group-wait", default=defaults.group_wait)
     parser.add_argument("--group-interval", default=defaults.group_interval)
-    parser.add_argument("--json", type=Path, help="write the settings and trials here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     settings = Settings(
         args.min_interval,
@@ -142,9 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             f"max {max(latencies):.1f} s over {len(latencies)} drops "
             f"(worst case {settings.worst_case(first):.0f} s)"
         )
-    if args.json:
-        result = {"settings": asdict(settings), "trials": [asdict(t) for t in trials]}
-        args.json.write_text(json.dumps(result, indent=2))
+    figures = {"settings": asdict(settings), "trials": [asdict(t) for t in trials]}
+    write_json(args.json, "detection_latency", figures)
     return 0
 
 

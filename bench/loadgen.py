@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from bench import procstat
 from bench.loops import LOOPS, installed_loops, run_with_loop
+from bench.results import add_json_option, write_json
 
 IO_TIMEOUT = 10.0
 
@@ -251,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slice", type=float, default=0.5, help="seconds per turn")
     parser.add_argument("--requests", type=int, default=None, help="stop after this many")
     parser.add_argument("--loop", choices=LOOPS, default=installed_loops()[-1])
+    add_json_option(parser)
     args = parser.parse_args(argv)
     if args.pid and len(args.pid) != len(args.url):
         parser.error("give one --pid per --url, or none")
@@ -272,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     result["loop"] = args.loop
     print(json.dumps(result), flush=True)
+    write_json(args.json, "loadgen", result)
     return 0
 
 

@@ -4,7 +4,7 @@ signature, as the client redacts it), the largest body accepted by default (4 Mi
 4 MiB made of nothing but the characters the escaped forms are built of (the worst case: one
 long candidate run). Median of the repeats, in ms.
 
-    python -m bench.redaction --repeats 20
+    python -m bench.redaction --repeats 20 [--json PATH]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from bench.results import add_json_option, write_json
 from exporter.config import DEFAULT_MAX_RESPONSE_BYTES
 from exporter.fakebinance.demo import demo_tiers
 from exporter.upstream.redact import Redactor
@@ -65,9 +66,12 @@ def measure(repeats: int) -> list[dict[str, object]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.redaction", description=__doc__)
     parser.add_argument("--repeats", type=int, default=20)
+    add_json_option(parser)
     args = parser.parse_args(argv)
-    for row in measure(args.repeats):
+    rows = measure(args.repeats)
+    for row in rows:
         print(json.dumps(row), flush=True)
+    write_json(args.json, "redaction", {"repeats": args.repeats, "rows": rows})
     return 0
 
 

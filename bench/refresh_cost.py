@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from bench.results import add_json_option, write_json
 from bench.upstream import API_KEY, PROMETHEUS_ACCEPT
 from exporter.config import load_config
 from exporter.service import running_exporter
@@ -67,8 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.refresh_cost", description=__doc__)
     parser.add_argument("--url", required=True, help="base URL of the fake Binance")
     parser.add_argument("--repeats", type=int, default=20)
+    add_json_option(parser)
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(measure(args.url, args.repeats))), flush=True)
+    figures = asyncio.run(measure(args.url, args.repeats))
+    print(json.dumps(figures), flush=True)
+    write_json(args.json, "refresh_cost", figures)
     return 0
 
 

@@ -1,16 +1,30 @@
-"""The benchmark's results as Markdown tables."""
+"""The benchmarks' figures as the docs' Markdown tables: bench/bench.py's, and that of every
+JSON file a benchmark writes with `--json PATH`, whichever benchmark it names:
+
+    python -m bench.report results/*.json
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import importlib.metadata
+import json
 import os
 import platform
 import statistics
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bench.accounts import RefreshRow, WeightRow
+from bench.accounts import ThroughputRow as AccountsThroughputRow
+from bench.accounts import render as accounts_document
 from bench.economy import EconomyResult
+from bench.from_json import load
 from bench.instructions import InstructionsRow
 from bench.memory import MemoryResult
 from bench.procs import STEADY_HEAP_ENV
@@ -351,3 +365,322 @@ def verdicts(
             f"(baseline {memory.baseline.growth / MB:+.1f} MB)"
         )
     return "### Verdict\n\n" + "\n".join(lines)
+
+
+@dataclass
+class Results:
+    throughput: list[ThroughputRow] = dataclasses.field(default_factory=list)
+    instructions: list[InstructionsRow] = dataclasses.field(default_factory=list)
+    economy: list[EconomyResult] = dataclasses.field(default_factory=list)
+    scaling: list[ScalingRow] = dataclasses.field(default_factory=list)
+    memory: MemoryResult | None = None
+    startup: list[StartupResult] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BenchHeader:
+    machine: str  # report.machine()'s lines, taken when the figures were
+    command: str
+    against: str | None  # the --against tree's label
+
+
+def bench_document(
+    head: BenchHeader,
+    results: Results,
+    assets: int,
+    duration: float,
+    instructions_skipped: bool = False,
+) -> str:
+    parts = ["## Benchmark results", "", head.machine, "", f"Command: `{head.command}`"]
+    if head.against is not None:
+        parts += ["", f"--against: {head.against}"]
+    if results.throughput:
+        parts += ["", throughput_table(results.throughput, assets, duration)]
+    if results.instructions:
+        parts += ["", instructions_table(results.instructions)]
+    elif instructions_skipped:
+        parts += ["", "(1b. instructions per scrape: skipped, valgrind is not installed.)"]
+    if results.economy:
+        parts += ["", economy_table(results.economy)]
+    if results.scaling:
+        parts += ["", scaling_table(results.scaling)]
+    if results.memory is not None:
+        parts += ["", memory_table(results.memory, results.scaling)]
+    if results.startup:
+        parts += ["", startup_table(results.startup)]
+    parts += [
+        "",
+        verdicts(
+            results.throughput,
+            results.instructions,
+            results.economy,
+            results.scaling,
+            results.memory,
+        ),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+Document = Mapping[str, Any]
+
+
+def bench_tables(documents: Sequence[Document]) -> str:
+    return "\n".join(
+        bench_document(
+            load(BenchHeader, document),
+            load(Results, document),
+            document["assets"],
+            document["duration"],
+            document.get("instructions_skipped", False),
+        )
+        for document in documents
+    )
+
+
+def accounts_tables(documents: Sequence[Document]) -> str:
+    return "\n".join(
+        accounts_document(
+            load(list[AccountsThroughputRow], document["throughput"]),
+            load(list[RefreshRow], document["refresh"]),
+            load(list[WeightRow], document["weights"]),
+            document["command"],
+        )
+        for document in documents
+    )
+
+
+def soak_table(documents: Sequence[Document]) -> str:
+    parts = []
+    for d in documents:
+        failures = d["upstream_requests"] - d["good_responses"]
+        kinds = sum(1 for mode, n in d["served"].items() if n and not mode.startswith("good"))
+        rss, fds, tls_rss, tls_fds = d["rss_mib"], d["fds"], d["tls_rss_mib"], d["tls_fds"]
+        cut = d["held_cut_off"]
+        rows = [
+            [
+                "scrapes with the right password",
+                f"{d['scrapes']:,} ({d['scrapes_per_second']:,.0f} per second), slowest "
+                f"{d['slowest_scrape_seconds']:.2f} s",
+            ],
+            ["scrapes with odd headers", f"{d['odd_header_scrapes']:,}"],
+            ["wrong passwords", f"{d['wrong_passwords_refused']:,}, every one `401`"],
+            [
+                "upstream requests",
+                f"{d['upstream_requests']:,} ({d['good_responses']:,} good, {failures:,} "
+                f"failures of {kinds} kinds)",
+            ],
+            [
+                "good responses exported",
+                f"{d['good_responses_exported']:,} of {d['good_responses']:,}",
+            ],
+            ["requests inside a Retry-After window", str(len(d["retry_after_violations"]))],
+            [
+                "exporter RSS",
+                f"{rss['start']:.1f} MiB at start, {rss['steady_early_median']:.1f} and "
+                f"{rss['steady_late_median']:.1f} MiB median in the two halves of the steady "
+                f"state, {rss['max']:.1f} MiB max",
+            ],
+            [
+                "exporter open fds",
+                f"{fds['start']} at start, {fds['steady_early_max']} and "
+                f"{fds['steady_late_max']} max in the two halves of the steady state",
+            ],
+            [
+                "TLS exporter under held connections",
+                f"{d['tls_scrapes']:,} scrapes; {cut.get('partial_head', 0):,} partial heads "
+                f"and {cut.get('silent', 0):,} silent connections cut off at the head "
+                f"deadline; RSS {tls_rss['steady_early_median']:.1f} and "
+                f"{tls_rss['steady_late_median']:.1f} MiB median in the two halves, fds "
+                f"{tls_fds['steady_early_max']} and {tls_fds['steady_late_max']} max",
+            ],
+        ]
+        checks = ", ".join(name for name, passed in d["checks"].items() if not passed)
+        verdict = f"Checks failed: {checks}." if checks else "Every check held."
+        parts.append(
+            f"### Soak, {d['duration']:g} s\n\n{table(['figure', 'value'], rows)}\n\n{verdict}"
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def detection_latency_table(documents: Sequence[Document]) -> str:
+    trials = [trial for document in documents for trial in document["trials"]]
+    rows = []
+    for first, label in (
+        (True, "first of its group (warning to `default`, critical to `pager`)"),
+        (False, "further drop while the group is active"),
+    ):
+        chosen = [t for t in trials if t["first_in_group"] == first]
+        if not chosen:
+            continue
+        latencies = [t["latency_s"] for t in chosen]
+        rows.append(
+            [
+                label,
+                ", ".join(f"{latency:.1f}" for latency in latencies),
+                f"{statistics.median(latencies):.0f} s",
+                f"{max(t['worst_case_s'] for t in chosen):.0f} s",
+            ]
+        )
+    settings = "; ".join(
+        ", ".join(f"{name} {value}" for name, value in document["settings"].items())
+        for document in documents
+    )
+    header = ["drop", "measured (s)", "median", "worst case"]
+    return f"### Detection latency\n\nSettings: {settings}.\n\n{table(header, rows)}\n"
+
+
+def rule_evaluation_table(documents: Sequence[Document]) -> str:
+    versions = list(dict.fromkeys(v for d in documents for v in d["versions"]))
+    rows = []
+    for document in documents:
+        cells = [f"`{document['rules']}`"]
+        for version in versions:
+            figures = document["versions"].get(version)
+            cells.append(
+                f"median {figures['median_ms']:.0f} ms, fastest "
+                f"{min(figures['evaluations_ms']):.0f} ms (load average "
+                f"{figures['load_average_1m']:.1f})"
+                if figures
+                else "-"
+            )
+        rows.append(cells)
+    return f"### Rule evaluation\n\n{table(['rules', *versions], rows)}\n"
+
+
+AUTH_USERS = {
+    "cheap": "a cost-{cheap} user",
+    "dear": "a cost-{dear} user",
+    "unknown": "an unknown user",
+}
+
+
+def auth_timing_block(documents: Sequence[Document]) -> str:
+    parts = []
+    for document in documents:
+        cheap, dear = document["costs"]
+        lines = [f"{'wrong password for':<20} {'q1':<7} {'median':<7} q3"]
+        for user, figures in document["users"].items():
+            name = AUTH_USERS.get(user, user).format(cheap=cheap, dear=dear)
+            lines.append(
+                f"{name:<20} {figures['q1_ms']:<7.1f} {figures['median_ms']:<7.1f} "
+                f"{figures['q3_ms']:.1f}"
+            )
+        note = f"{document['rounds']} rounds, milliseconds: first quartile, median, third quartile"
+        parts.append("### Basic auth timing\n\n" + note + "\n\n```\n" + "\n".join(lines) + "\n```")
+    return "\n\n".join(parts) + "\n"
+
+
+def redaction_table(documents: Sequence[Document]) -> str:
+    parts = []
+    for document in documents:
+        rows = [[row["body"], f"{row['bytes']:,}", f"{row['ms']:.3g}"] for row in document["rows"]]
+        header = ["body", "bytes", f"median of {document['repeats']} ms"]
+        parts.append(f"### Redaction cost\n\n{table(header, rows)}")
+    return "\n\n".join(parts) + "\n"
+
+
+FLOOD_LABELS = {
+    ("partial-head", False): "{n:,} partial heads, plain: before / peak / after",
+    ("partial-head", True): "{n:,} partial heads, TLS",
+    ("tls-silent", True): "{n:,} TLS connections without a ClientHello",
+    ("tls-idle", True): "{n:,} idle TLS connections",
+}
+
+
+def connection_memory_table(documents: Sequence[Document]) -> str:
+    """One column per file (per event loop), as docs/security.md shows them side by side."""
+    rows = [
+        ["RSS per idle plain connection (nothing sent)"]
+        + [f"{d['idle_plain_kib']:.1f} KiB" for d in documents],
+        ["RSS per idle TLS connection (handshake done, nothing sent)"]
+        + [f"{d['idle_tls_kib']:.1f} KiB" for d in documents],
+    ]
+    for index, flood in enumerate(documents[0]["floods"]):
+        label = FLOOD_LABELS.get((flood["name"], flood["tls"]), flood["name"])
+        rows.append(
+            [label.format(n=documents[0]["connections"])]
+            + [
+                "{before_mib:.1f} / {peak_mib:.1f} / {after_mib:.1f} MiB".format(
+                    **d["floods"][index]
+                )
+                for d in documents
+            ]
+        )
+    scrapes = []
+    for d in documents:
+        times = [f["scrape_s"] for f in d["floods"]]
+        if any(t is None for t in times):
+            scrapes.append("FAILED")
+        else:
+            scrapes.append(f"{min(times):.2g}-{max(times):.2g} s")
+    rows.append(["a scrape during these floods", *scrapes])
+    header = ["", *(d["loop"] for d in documents)]
+    note = f"{documents[0]['idle_connections']} idle connections for the per-connection figures."
+    return f"### What a connection costs\n\n{note}\n\n{table(header, rows)}\n"
+
+
+def figures_table(title: str) -> Callable[[Sequence[Document]], str]:
+    """The flat figures a measuring process hands its benchmark (value by name)."""
+
+    def render(documents: Sequence[Document]) -> str:
+        parts = []
+        for document in documents:
+            rows = [
+                [name, f"{value:,.3f}" if isinstance(value, float) else json.dumps(value)]
+                for name, value in document.items()
+                if name != "benchmark"
+            ]
+            parts.append(f"### {title}\n\n{table(['figure', 'value'], rows)}")
+        return "\n\n".join(parts) + "\n"
+
+    return render
+
+
+RENDERERS: dict[str, Callable[[Sequence[Document]], str]] = {
+    "bench": bench_tables,
+    "accounts": accounts_tables,
+    "soak": soak_table,
+    "detection_latency": detection_latency_table,
+    "rule_evaluation": rule_evaluation_table,
+    "auth_timing": auth_timing_block,
+    "redaction": redaction_table,
+    "connection_memory": connection_memory_table,
+    "refresh_cost": figures_table("Refresh cost"),
+    "account_refresh": figures_table("Account refresh rounds"),
+    "loadgen": figures_table("Load generator"),
+}
+
+
+def render_documents(documents: Sequence[Document]) -> str:
+    """Files of one benchmark are rendered together (e.g. one column per event loop)."""
+    grouped: dict[str, list[Document]] = {}
+    for document in documents:
+        name = document.get("benchmark")
+        if name not in RENDERERS:
+            raise ValueError(f"unknown benchmark {name!r} (known: {', '.join(RENDERERS)})")
+        grouped.setdefault(name, []).append(document)
+    return "\n".join(RENDERERS[name](group) for name, group in grouped.items())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
+    parser.add_argument("files", nargs="+", type=Path, metavar="JSON")
+    args = parser.parse_args(argv)
+    documents = []
+    for path in args.files:
+        try:
+            documents.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            print(f"bench.report: {path}: {exc}", file=sys.stderr)
+            return 2
+    try:
+        text = render_documents(documents)
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"bench.report: {exc!r}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.results import add_json_option, write_json  # noqa: E402
 from tests.support.fake_binance import FakeBinance  # noqa: E402
 from tests.support.monitoring_stack import (  # noqa: E402
     ALERTS,
@@ -195,7 +195,7 @@ def main() -> int:
         default=[versions.name for versions in ALL],
         help="the Prometheus versions to measure (default: every tested one)",
     )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    add_json_option(parser)
     args = parser.parse_args()
     report = {}
     for versions in [versions for versions in ALL if versions.name in args.versions]:
@@ -213,16 +213,14 @@ def main() -> int:
             "max_ms": round(max(times) * 1000, 2),
         }
         report[name]["load_average_1m"] = round(os.getloadavg()[0], 2)
-        if not args.json:
-            figures = report[name]
-            print(
-                f"{name}: group {GROUP!r}, {args.assets} assets: median"
-                f" {figures['median_ms']} ms, max {figures['max_ms']} ms"
-                f" ({', '.join(map(str, figures['evaluations_ms']))}; load average"
-                f" {figures['load_average_1m']})"
-            )
-    if args.json:
-        print(json.dumps(report, indent=2))
+        figures = report[name]
+        print(
+            f"{name}: group {GROUP!r}, {args.assets} assets: median"
+            f" {figures['median_ms']} ms, max {figures['max_ms']} ms"
+            f" ({', '.join(map(str, figures['evaluations_ms']))}; load average"
+            f" {figures['load_average_1m']})"
+        )
+    write_json(args.json, "rule_evaluation", {"rules": str(args.rules), "versions": report})
     return 0
 
 

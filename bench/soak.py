@@ -52,6 +52,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.results import add_json_option, write_json  # noqa: E402
 from tests.support.flapping import CYCLE, GOOD_MODES, FlappingUpstream  # noqa: E402
 from tests.support.soak_figures import Sample, memory_figures  # noqa: E402
 
@@ -582,12 +583,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=0.5, help="exporter's (0.5)")
     parser.add_argument("--max-bytes", type=int, default=65536, help="response cap (65536)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", type=Path, help="also write the result here as JSON")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     result = asyncio.run(soak(args))
     report(result)
-    if args.json is not None:
-        args.json.write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
+    write_json(args.json, "soak", asdict(result))
     return 0 if result.ok else 1
 
 
