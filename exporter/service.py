@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -41,6 +41,7 @@ from exporter.upstream.parse_account import ParsedPrices
 from exporter.upstream.parse_tiers import ParsedTiers
 from exporter.upstream.proxy import direct, env_proxy
 from exporter.upstream.redact import Redactor
+from exporter.upstream.results import Fetched, PayloadT
 
 USER_AGENT = f"binance-pm-exporter/{__version__}"
 
@@ -141,8 +142,21 @@ class Exporter:
         budget = self.budget if pm_pro else self.papi_budget
         paths = PM_PRO_PATHS if pm_pro else PAPI_PATHS
         credentials = Credentials(account.api_key, account.api_secret)
-        recv_window = self.config.recv_window
-        summary = RefreshGate(
+        recv_window, clock_budget = self.config.recv_window, self.budget
+
+        def gate(
+            label: str, fetch: Callable[[float], Awaitable[Fetched[PayloadT]]]
+        ) -> RefreshGate[PayloadT]:
+            return RefreshGate(
+                label,
+                fetch,
+                budget=budget,
+                min_interval=self.config.account_min_interval,
+                timeout=self.config.timeout,
+                account=account.name,
+            )
+
+        summary = gate(
             paths.account_label,
             account_summary(
                 client,
@@ -151,14 +165,10 @@ class Exporter:
                 paths,
                 credentials,
                 recv_window=recv_window,
-                clock_budget=self.budget,
+                clock_budget=clock_budget,
             ),
-            budget=budget,
-            min_interval=self.config.account_min_interval,
-            timeout=self.config.timeout,
-            account=account.name,
         )
-        balances = RefreshGate(
+        balances = gate(
             paths.balance_label,
             account_balances(
                 client,
@@ -167,12 +177,8 @@ class Exporter:
                 paths,
                 credentials,
                 recv_window=recv_window,
-                clock_budget=self.budget,
+                clock_budget=clock_budget,
             ),
-            budget=budget,
-            min_interval=self.config.account_min_interval,
-            timeout=self.config.timeout,
-            account=account.name,
         )
         return AccountGates(account.name, account.product, summary, balances)
 

@@ -30,7 +30,6 @@ local util = import 'util.libsonnet';
 
   local indent(text) = std.strReplace(text, '\n', '\n  '),
   local over(fn, series) = std.format('%s_over_time(%s[%s])', [fn, series, c.binancePMWindow]),
-  local overJob(fn, series) = std.format('%s_over_time(%s{job=%%q}[%s])', [fn, series, c.binancePMWindow]),
   // A query of one recorded series for the alert's own labels, as an annotation template uses it.
   local lookup(fn, series, labels) =
     std.format(
@@ -43,37 +42,104 @@ local util = import 'util.libsonnet';
         std.join(' ', ['$labels.' + l for l in labels]),
       ]
     ),
+  local query(series, labels) =
+    std.format(
+      'printf "%s{%s}" %s',
+      [series, std.join(',', [l + '=%q' for l in labels]), std.join(' ', ['$labels.' + l for l in labels])]
+    ),
   local printed(query) =
     '{{ with %s | query }}{{ . | first | value | printf "%%.4f" }}{{ else }}?{{ end }}' % query,
 
-  // The drop rules of a recorded rate, with severity by the size of the fall.
+  // Prometheus durations in seconds and back, for the memory's lookback ('7d' + '12h').
+  local durationSeconds(text) =
+    local units = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+    local unit = text[std.length(text) - 1];
+    std.parseInt(std.substr(text, 0, std.length(text) - 1)) * units[unit],
+  local durationText(secondsTotal) =
+    if secondsTotal % 86400 == 0 then '%dd' % (secondsTotal / 86400)
+    else if secondsTotal % 3600 == 0 then '%dh' % (secondsTotal / 3600)
+    else if secondsTotal % 60 == 0 then '%dm' % (secondsTotal / 60)
+    else '%ds' % secondsTotal,
+  // The remembered rate is written again at least this often, so that after a gap of up to
+  // gapMemory the last one is within the lookback.
+  local refreshEvery = '12h',
+  local lookback = durationText(durationSeconds(c.binancePMGapMemory) + durationSeconds(refreshEvery)),
+
+  // The drop state of a recorded rate: recording rules that carry a rate's history through
+  // gaps, and the drop alerts that read them. For `base` ('job_asset:binance_pm_collateral_rate')
+  // and its recorded rate `effective` (the rate as Binance counts it):
   //
-  // While the rate's last sample in the window is below the window's highest, the alert fires
-  // with the value (and the label dropped_to) of the window's lowest rate. Range functions read
-  // only the samples that exist, so a scrape gap, an exporter restart or rates withheld after
-  // --max-stale neither fire it (a rate back unchanged is its own maximum) nor resolve it (the
-  // last sample is still the lower rate). A further drop lowers the window's lowest rate: a new
-  // label set, so Alertmanager notifies again; a partial rise changes nothing. keep_firing_for
-  // holds it after the higher rate has left the window, or the rate went back up.
-  local dropRules(alert, series, labels, texts) =
-    local high = over('max', series), low = over('min', series), last = over('last', series);
-    local dropping = std.format('%s\nand (%s < %s)', [low, last, high]);
+  //   :remembered  the effective rate, written when it changes (and every refreshEvery): a sparse
+  //                series, so looking back over gapMemory costs a few samples per asset.
+  //   :previous    the effective rate before this evaluation, however long ago (up to gapMemory):
+  //                the last remembered rate, read before this evaluation remembers its own (and
+  //                recorded through gaps too).
+  //   :high        the highest previous rate of the window; :last, the last rate of the window.
+  //   :drop_from   during a drop, the rate before it (the highest previous rate of the window,
+  //                kept for the whole drop); else the last rate.
+  //   :drop_to     during a drop, the lowest rate since it started; else the last rate.
+  //
+  // A drop lasts while the last rate is below the highest previous rate of the window. The
+  // previous rate carries the rate before a gap of any length into the window, so a cut made
+  // while the exporter, Prometheus or Binance was away fires when the data is back, for a whole
+  // window. Range functions read only the samples that exist: a gap neither starts nor ends a
+  // drop. drop_from is constant during a drop and drop_to only falls, so an alert's severity
+  // never changes: a further cut is a new label set (dropped_to), a rate back at or above the
+  // rate before the drop ends it at once, and a cut after that is a new alert.
+  local dropState(base, effective, labels, effectiveExpr=null) =
+    local on = 'on (%s)' % std.join(', ', labels);
+    local remembered = base + ':remembered', previous = base + ':previous';
+    local high = base + ':high', last = base + ':last';
+    local from = base + ':drop_from', to = base + ':drop_to';
+    local dropping = std.format('%s < %s %s', [last, on, high]);
+    [
+      { record: previous, expr: std.format('last_over_time(%s[%s])', [remembered, lookback]) },
+    ] + (
+      if effectiveExpr == null then [] else [{ record: effective, expr: effectiveExpr }]
+    ) + [
+      {
+        record: remembered,
+        expr: std.format(
+          '%s != %s %s\nor\n%s unless %s %s\nor\n%s unless %s last_over_time(%s[%s])',
+          [effective, on, previous, effective, on, previous, effective, on, remembered, refreshEvery]
+        ),
+      },
+      { record: high, expr: over('max', previous) },
+      { record: last, expr: over('last', effective) },
+      {
+        record: from,
+        expr: std.format(
+          '(%s > %s %s or %s)\nand %s (%s)\nor %s', [over('last', from), on, high, high, on, dropping, last]
+        ),
+      },
+      {
+        record: to,
+        expr: std.format(
+          '(%s < %s %s or %s)\nand %s (%s)\nor %s', [over('last', to), on, last, last, on, dropping, last]
+        ),
+      },
+    ],
+
+  // The drop alerts of a drop state, with severity by the size of the fall.
+  local dropRules(alert, base, effective, labels, texts) =
+    local on = 'on (%s)' % std.join(', ', labels);
+    local from = base + ':drop_from', to = base + ':drop_to';
+    local dropping = std.format('%s < %s %s', [to, on, from]);
     // Rates have four decimals: half a step of tolerance keeps 0.60 -> 0.40 critical in floats.
     local big = std.format(
-      '%s - %s >= %s\nor %s == 0', [high, low, util.number(c.binancePMCriticalDrop - 0.00005), low]
+      '%s - %s %s >= %s\nor %s == 0', [from, on, to, util.number(c.binancePMCriticalDrop - 0.00005), to]
     );
     local rule(severity, expr) = {
       alert: alert,
       expr: expr,
-      keep_firing_for: c.binancePMDropKeepFiringFor,
       labels: { severity: severity, dropped_to: '{{ printf "%.4f" $value }}' },
       annotations: annotations(
         alert,
-        texts.summary(printed(lookup('max', series, labels))),
+        texts.summary(printed(query(from, labels))),
         texts.description(
-          printed(lookup('max', series, labels)),
+          printed(query(from, labels)),
           '{{ with %s | query }}{{ with . | first | value }}{{ if ne . $value }} (it is %s now){{ end }}{{ end }}{{ end }}'
-          % [lookup('last', series, labels), '{{ printf "%.4f" . }}'],
+          % [lookup('last', effective, labels), '{{ printf "%.4f" . }}'],
           if severity == c.binancePMCriticalDropSeverity then
             std.format('It fell by %s or more, or to 0: %s.', [util.number(c.binancePMCriticalDrop), severity])
           else ''
@@ -82,33 +148,49 @@ local util = import 'util.libsonnet';
       ),
     };
     [
-      rule(c.binancePMCriticalDropSeverity, std.format('(\n  %s\n)\nand\n(\n  %s\n)', [indent(dropping), indent(big)])),
-      rule(c.binancePMDropSeverity, std.format('(\n  %s\n)\nunless\n(\n  %s\n)', [indent(dropping), indent(big)])),
+      rule(c.binancePMCriticalDropSeverity, std.format('%s\nand %s (\n  %s\n)', [dropping, on, indent(big)])),
+      rule(c.binancePMDropSeverity, std.format('%s\nunless %s (\n  %s\n)', [dropping, on, indent(big)])),
     ],
 
   local duration = std.format(
-    'It fires until %s after the drop, plus %s.', [c.binancePMWindow, c.binancePMDropKeepFiringFor]
+    'It fires for %s from the drop, and ends when the rate is back up.', [c.binancePMWindow]
   ),
+
+  local base = 'job_asset:binance_pm_collateral_rate',
+  local effective = base + ':effective',
+  local tierBase = 'job_asset_tier:binance_pm_tiered_collateral_rate',
 
   local flatDrops = dropRules(
     'BinancePMCollateralRateDropped',
-    rate,
+    base,
+    effective,
     ['job', 'asset'],
     {
       summary(old)::
         '{{ $labels.asset }} collateral rate dropped from %s to {{ printf "%%.4f" $value }}' % old,
       description(old, now, severity):: |||
         Binance lowered the Portfolio Margin collateral rate of {{ $labels.asset }} from %s
-        (its highest value in the last %s) to {{ printf "%%.4f" $value }}%s. {{ $labels.asset }}
-        held in a Portfolio Margin account now counts for less collateral: check the
-        account's margin ratio (uniMMR) and Binance's announcements.%s %s A further drop
-        fires a new alert. %s
-      ||| % [old, c.binancePMWindow, now, $.accountsInDropDescription, severity, duration],
+        (the rate before the drop) to {{ printf "%%.4f" $value }}%s.{{ with printf "%s{job=%%q,asset=%%q} unless %s" $labels.job $labels.asset | query }}
+        {{ $labels.asset }} is no longer in Binance's list of collateral rates: Binance counts
+        it at its default rate of %s.{{ end }} {{ $labels.asset }} held in a Portfolio Margin
+        account now counts for less collateral: check the account's margin ratio (uniMMR) and
+        Binance's announcements.%s %s A further drop fires a new alert. %s
+      ||| % [
+        old,
+        now,
+        effective,
+        rate,
+        util.number(c.binancePMDelistedRate),
+        $.accountsInDropDescription,
+        severity,
+        duration,
+      ],
     },
   ),
 
   local tierDrops = dropRules(
     'BinancePMTieredCollateralRateDropped',
+    tierBase,
     tierRate,
     ['job', 'asset', 'tier'],
     {
@@ -116,7 +198,7 @@ local util = import 'util.libsonnet';
         '{{ $labels.asset }} tier {{ $labels.tier }} collateral rate dropped from %s to {{ printf "%%.4f" $value }}' % old,
       description(old, now, severity):: |||
         Binance lowered the Portfolio Margin Pro collateral rate of {{ $labels.asset }} tier
-        {{ $labels.tier }} from %s (its highest value in the last %s) to
+        {{ $labels.tier }} from %s (the rate before the drop) to
         {{ printf "%%.4f" $value }}%s. The tier covers the part of an account's
         {{ $labels.asset }} worth
         {{ with %s | query }}{{ . | first | value | humanize }}{{ else }}?{{ end }} USD
@@ -128,7 +210,6 @@ local util = import 'util.libsonnet';
         announcement.{{ end }} %s A further drop fires a new alert. %s
       ||| % [
         old,
-        c.binancePMWindow,
         now,
         lookup('last', tierFloor, ['job', 'asset', 'tier']),
         lookup('last', tierCap, ['job', 'asset', 'tier']),
@@ -168,21 +249,30 @@ local util = import 'util.libsonnet';
           // the latest list lacks it, however long ago that list was fetched.
           { record: seen, expr: std.format('timestamp(%s)', rate) },
           { record: listSeen, expr: std.format('max by (job) (%s)', seen) },
-        ] + flatDrops + [
+        ] + dropState(
+          base,
+          effective,
+          ['job', 'asset'],
+          // The rate as Binance counts it: an asset remembered (within gapMemory) but missing
+          // from the latest list, while the job has a list, counts at the default rate.
+          std.format(
+            '%s\nor\n(\n  (0 * %s + %s unless on (job, asset) %s)\n  and on (job) %s\n)',
+            [rate, base + ':previous', util.number(c.binancePMDelistedRate), rate, rate]
+          ),
+        ) + flatDrops + [
           {
             alert: 'BinancePMManyCollateralRatesDropped',
             expr: std.format(
-              'count by (job) (\n  %s\n  and (%s < %s)\n) >= %d',
-              [over('min', rate), over('last', rate), over('max', rate), c.binancePMManyDropsCount]
+              'count by (job) (%s < on (job, asset) %s) >= %d',
+              [base + ':drop_to', base + ':drop_from', c.binancePMManyDropsCount]
             ),
-            keep_firing_for: c.binancePMDropKeepFiringFor,
             labels: { severity: c.binancePMManyDropsSeverity },
             annotations: annotations(
               'BinancePMManyCollateralRatesDropped',
               'Binance cut the collateral rates of {{ $value }} assets',
               |||
                 Binance lowered the Portfolio Margin collateral rate of {{ $value }} assets
-                within %s (%d or more fire this alert):{{ range printf "%s and (%s < %s)" $labels.job $labels.job $labels.job | query | sortByLabel "asset" }}
+                within %s (%d or more fire this alert):{{ range printf "%s < on (job, asset) %s" $labels.job $labels.job | query | sortByLabel "asset" }}
                 {{ .Labels.asset }}{{ end }}. A cut of many assets at once lowers the margin of
                 most Portfolio Margin accounts: check the margin ratio (uniMMR) of every
                 account and Binance's announcement. Each asset also has its own
@@ -190,9 +280,8 @@ local util = import 'util.libsonnet';
               ||| % [
                 c.binancePMWindow,
                 c.binancePMManyDropsCount,
-                overJob('min', rate),
-                overJob('last', rate),
-                overJob('max', rate),
+                base + ':drop_to{job=%q}',
+                base + ':drop_from{job=%q}',
               ],
             ),
           },
@@ -264,7 +353,7 @@ local util = import 'util.libsonnet';
               'max by (job, asset, tier) (binance_pm_tiered_collateral_cap_usd%s)', sel()
             ),
           },
-        ] + tierDrops + [
+        ] + dropState(tierBase, tierRate, ['job', 'asset', 'tier']) + tierDrops + [
           // A change of an asset's tier brackets (a floor or a cap moved, a tier added or
           // removed): a lower cap on a better tier cuts the collateral of larger holdings while
           // no tier's rate falls, which the drop rule cannot see. changes() only compares

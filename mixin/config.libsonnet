@@ -16,14 +16,20 @@
 
     // --- Rate drops --------------------------------------------------------------------------
     // The rules' memory. A drop is a rate below its highest value within this window (one sample
-    // before the drop is enough); the drop alert fires while the higher rate is in the window.
-    // Data gaps shorter than the window change no alert: the rules read the last sample in it.
+    // before the drop is enough, however long ago: see binancePMGapMemory); the drop alert fires
+    // for this long from the first evaluation that sees the lower rate, or until the rate is
+    // back up. Data gaps change no alert: the rules read the samples that exist. One unit.
     binancePMWindow: '1h',
-    // After the window, or when the rate goes back up, the alert stays firing this long more.
-    // The alert therefore fires for window + dropKeepFiringFor after the drop, and at least
-    // dropKeepFiringFor when the drop is only seen after a data gap.
+    // How long the rules remember the last rate when data is missing: a cut made while the
+    // exporter, Prometheus or Binance was away this long or less fires when the data is back,
+    // from the rate before the gap. One unit ('7d').
+    binancePMGapMemory: '7d',
+    // Binance counts an asset that leaves the list at this rate: its drop alert is a cut to it.
+    binancePMDelistedRate: 0.1,
+    // BinancePMAccountCollateralCut (alerts_accounts.libsonnet) is held this long after its cut
+    // left the window. The drop alert itself is not held: a rate back up ends it at once.
     binancePMDropKeepFiringFor: '30m',
-    // A fall by at least this much (absolute, from the window's highest rate to its lowest), or
+    // A fall by at least this much (absolute, from the rate before the drop to its lowest), or
     // to 0, is critical; smaller falls are warnings.
     binancePMCriticalDrop: 0.20,
     binancePMDropSeverity: 'warning',

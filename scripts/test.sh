@@ -4,8 +4,10 @@
 # the image and Compose tests, jsonnet for jsonnetfmt, chromium for the landing page's browser
 # test, a virtualenv with the package and its
 # test extras, and one with the hash-locked tools of docker/test-tools.lock: Compose v2, kubectl,
-# kubernetes-validate), then runs the linters (jsonnetfmt on the mixin too), checks that the
-# committed alert rules and dashboards equal the mixin's rendering, and runs the tests.
+# kubernetes-validate; Prometheus 3.5 and Alertmanager 0.28 from Debian's newer suites, kept in
+# ~/.cache/binance-pm-exporter by scripts/fetch_prometheus.sh), then runs the linters
+# (jsonnetfmt on the mixin too), checks that the committed alert rules and dashboards equal the
+# mixin's rendering, and runs the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         "${missing[@]}"
 fi
+
+bash scripts/fetch_prometheus.sh
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

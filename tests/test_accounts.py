@@ -538,6 +538,7 @@ async def test_pm_accounts_without_a_secret_of_the_exporters_own(
     assert not [name for name, _ in samples if name.startswith("binance_pm_tiered")]
 
 
+@pytest.mark.slow
 async def test_an_accounts_figures_go_at_max_stale(
     start: StartAccounts, fake: AccountsFakeBinance
 ) -> None:

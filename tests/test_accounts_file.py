@@ -143,6 +143,7 @@ def run_exporter(*args: str) -> subprocess.CompletedProcess[str]:
         ("- !!python/object/apply:os.system [touch /tmp/x]\n", "invalid YAML at line 1"),
     ],
 )
+@pytest.mark.slow
 def test_the_exporter_exits_2_with_one_line(secrets: Path, text: str, message: str) -> None:
     path = write(secrets, text.format(dir=secrets))
     done = run_exporter("--accounts-file", str(path))

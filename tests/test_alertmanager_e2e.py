@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,20 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts.render_mixin import ALERTS as RENDERED_ALERTS
+from scripts.render_mixin import render
 from tests.support.dashboard_queries import load_dashboard, panel_queries, substitute
 from tests.support.fake_binance import Reply
 from tests.support.monitoring_stack import (
     ALERTMANAGER_CONFIG,
     AlertingStack,
+    Webhook,
     alerting_stack,
-    binary,
     shipped,
     wait_for,
 )
 from tests.support.paths import REPO
+from tests.support.versions import ALL, Versions, reported_version
 
 DROP_ALERT = "BinancePMCollateralRateDropped"
 RATES = {
@@ -41,11 +45,12 @@ NOTIFY_TIMEOUT = 60.0
 
 async def scraped(stack: AlertingStack, replica: int = 0) -> None:
     instances = len(stack.exporters)
+    assets = len(stack.fake.rates)
 
     async def ready() -> bool:
         rates = await stack.query("binance_pm_collateral_rate", replica)
         scrapes = await stack.query('count_over_time(up{job="binance-pm"}[10s]) >= 5', replica)
-        return len(rates) == len(RATES) * instances and len(scrapes) == instances
+        return len(rates) == assets * instances and len(scrapes) == instances
 
     await wait_for(ready, "five scrapes of every exporter", timeout=NOTIFY_TIMEOUT)
 
@@ -76,13 +81,22 @@ async def notified(
     return await wait_for(arrived, f"{asset} -> {dropped_to} at {receiver}", NOTIFY_TIMEOUT)
 
 
+@pytest.fixture(params=ALL, ids=[versions.name for versions in ALL])
+def versions(request: pytest.FixtureRequest) -> Versions:
+    chosen: Versions = request.param
+    assert reported_version(chosen.alertmanager_server).startswith(chosen.alertmanager + ".")
+    assert reported_version(chosen.prometheus_server).startswith(chosen.prometheus + ".")
+    return chosen
+
+
 @pytest.fixture
-async def single(tmp_path: Path) -> AsyncIterator[AlertingStack]:
+async def single(tmp_path: Path, versions: Versions) -> AsyncIterator[AlertingStack]:
     async with alerting_stack(
         tmp_path,
         RATES,
         timings=TIMINGS,
         exporter_flags=("--min-interval", "1", "--max-stale", "3"),
+        versions=versions,
     ) as stack:
         await scraped(stack)
         yield stack
@@ -137,18 +151,25 @@ async def test_a_drop_pages_once_through_an_outage_and_a_further_drop_pages_agai
     assert sorted(by_receiver) == ["default", "pager"]
     assert stack.webhook.alerts("BinancePMCollateralAssetDisappeared") == []
 
-    # A further drop of ICP is a new alert: Alertmanager notifies again.
+    # A further drop of ICP is a new alert: Alertmanager notifies again. The alert of the
+    # earlier rate is replaced (resolved); nothing else resolved.
     stack.fake.rates["ICP"] = "0.4200"
     again = await notified(stack, "default", "ICP", "0.4200")
     assert again["annotations"]["summary"] == "ICP collateral rate dropped from 0.6000 to 0.4200"
-    assert stack.webhook.alerts(DROP_ALERT, "resolved") == []
+    resolved = {
+        (a["labels"]["asset"], a["labels"]["dropped_to"])
+        for _, a in stack.webhook.alerts(DROP_ALERT, "resolved")
+    }
+    assert resolved <= {("ICP", "0.4500")}
 
 
 @pytest.mark.slow
 async def test_an_ha_pair_of_exporters_and_of_prometheus_pages_once_per_drop(
-    tmp_path: Path,
+    tmp_path: Path, versions: Versions
 ) -> None:
-    async with alerting_stack(tmp_path, RATES, exporters=2, replicas=2, timings=TIMINGS) as stack:
+    async with alerting_stack(
+        tmp_path, RATES, exporters=2, replicas=2, timings=TIMINGS, versions=versions
+    ) as stack:
         for replica in (0, 1):
             await scraped(stack, replica)
 
@@ -181,9 +202,9 @@ async def test_an_ha_pair_of_exporters_and_of_prometheus_pages_once_per_drop(
         assert icp["metric"] == {"asset": "ICP"}
 
 
-def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+def amtool(versions: Versions, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [binary("amtool", "prometheus-alertmanager"), *args],
+        [versions.amtool, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -201,10 +222,12 @@ def amtool(*args: str) -> subprocess.CompletedProcess[str]:
         (["alertname=BinancePMUpstreamDown", "severity=warning"], "default"),
     ],
 )
-def test_the_shipped_routing_sends_critical_to_the_pager(labels: list[str], receiver: str) -> None:
+def test_the_shipped_routing_sends_critical_to_the_pager(
+    labels: list[str], receiver: str, versions: Versions
+) -> None:
     config = f"--config.file={ALERTMANAGER_CONFIG}"
-    assert amtool("check-config", str(ALERTMANAGER_CONFIG)).returncode == 0
-    result = amtool("config", "routes", "test", config, *labels)
+    assert amtool(versions, "check-config", str(ALERTMANAGER_CONFIG)).returncode == 0
+    result = amtool(versions, "config", "routes", "test", config, *labels)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.split() == [receiver]
 
@@ -225,3 +248,114 @@ def test_the_documented_latency_is_the_shipped_configs() -> None:
     text = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
     assert "30 s      +      60 s       +        30 s         +    30 s     = 2 min 30 s" in text
     assert "30 + 60 + 30 + 30 s = **2.5 min**" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+# The drop alert's episodes, end to end, with the rules rendered for a window of WINDOW seconds.
+WINDOW = 20
+EPISODE_RATES = {
+    "ADA": "0.7000",
+    "DOT": "0.7000",
+    "ICP": "0.6000",
+    "LUNA": "0.5000",
+    "SOL": "0.8000",
+    "USDT": "1.0000",
+}
+
+
+def firing_episodes(webhook: Webhook) -> Counter[tuple[str, str, str, str]]:
+    """(receiver, asset, dropped_to, severity) -> how many times that drop alert started (a
+    notified firing alert with a start time not seen before): the pages."""
+    started = {
+        (
+            receiver,
+            alert["labels"]["asset"],
+            alert["labels"]["dropped_to"],
+            alert["labels"]["severity"],
+            alert["startsAt"],
+        )
+        for receiver, alert in webhook.alerts(DROP_ALERT, "firing")
+    }
+    return Counter(episode[:4] for episode in started)
+
+
+async def paged(
+    stack: AlertingStack, receiver: str, asset: str, dropped_to: str, severity: str, times: int = 1
+) -> None:
+    async def arrived() -> bool:
+        episodes = firing_episodes(stack.webhook)
+        return episodes[(receiver, asset, dropped_to, severity)] >= times
+
+    await wait_for(arrived, f"{asset} -> {dropped_to} page {times} at {receiver}", NOTIFY_TIMEOUT)
+
+
+async def resolved(stack: AlertingStack, receiver: str, asset: str, dropped_to: str) -> None:
+    async def arrived() -> bool:
+        return any(
+            (got, alert["labels"]["asset"], alert["labels"]["dropped_to"])
+            == (receiver, asset, dropped_to)
+            for got, alert in stack.webhook.alerts(DROP_ALERT, "resolved")
+        )
+
+    await wait_for(arrived, f"{asset} -> {dropped_to} resolved at {receiver}", NOTIFY_TIMEOUT)
+
+
+@pytest.mark.slow
+async def test_each_drop_episode_pages_once_two_steps_a_revert_a_delisting_and_long_gaps(
+    tmp_path: Path, versions: Versions
+) -> None:
+    rules = tmp_path / "alerts.yml"
+    rendered = render({"binancePMWindow": f"{WINDOW}s"})[RENDERED_ALERTS]
+    rules.write_text(rendered, encoding="utf-8")
+    async with alerting_stack(
+        tmp_path, EPISODE_RATES, timings=TIMINGS, versions=versions, rules=rules
+    ) as stack:
+        await scraped(stack)
+        # ICP cut in two steps, 0.60 -> 0.45 -> 0.30; SOL cut, reverted and cut again; LUNA
+        # leaves the list (Binance counts it at 0.1).
+        stack.fake.rates.update(ICP="0.4500", SOL="0.7000")
+        del stack.fake.rates["LUNA"]
+        await paged(stack, "default", "ICP", "0.4500", "warning")
+        await paged(stack, "default", "SOL", "0.7000", "warning")
+        await paged(stack, "pager", "LUNA", "0.1000", "critical")
+        stack.fake.rates.update(ICP="0.3000", SOL="0.8000")
+        await paged(stack, "pager", "ICP", "0.3000", "critical")
+        await resolved(stack, "default", "SOL", "0.7000")
+        stack.fake.rates["SOL"] = "0.7000"
+        await paged(stack, "default", "SOL", "0.7000", "warning", times=2)
+        # The 0.60 leaves the window, then the 0.45: ICP's drop ends, still critical.
+        await resolved(stack, "pager", "ICP", "0.3000")
+
+        # ADA cut while the exporter is away for longer than the window.
+        await stack.stop("exporter-0")
+        stack.fake.rates["ADA"] = "0.6000"
+        await asyncio.sleep(WINDOW + 5)
+        await stack.start_exporter(0)
+        await paged(stack, "default", "ADA", "0.6000", "warning")
+
+        # DOT cut while Prometheus is away for longer than the window.
+        await stack.stop("prometheus-0")
+        stack.fake.rates["DOT"] = "0.6000"
+        await asyncio.sleep(WINDOW + 5)
+        await stack.start_prometheus(0)
+        await paged(stack, "default", "DOT", "0.6000", "warning")
+        await settle(stack, 2)
+
+        # Exactly one page per drop: no third page for ICP, a second one for SOL's new cut.
+        assert firing_episodes(stack.webhook) == {
+            ("default", "ICP", "0.4500", "warning"): 1,
+            ("pager", "ICP", "0.3000", "critical"): 1,
+            ("default", "SOL", "0.7000", "warning"): 2,
+            ("pager", "LUNA", "0.1000", "critical"): 1,
+            ("default", "ADA", "0.6000", "warning"): 1,
+            ("default", "DOT", "0.6000", "warning"): 1,
+        }
+        summaries = {
+            alert["labels"]["asset"]: alert["annotations"]["summary"]
+            for _, alert in stack.webhook.alerts(DROP_ALERT, "firing")
+            if alert["labels"]["asset"] in {"ADA", "DOT", "LUNA"}
+        }
+        assert summaries == {
+            "ADA": "ADA collateral rate dropped from 0.7000 to 0.6000",
+            "DOT": "DOT collateral rate dropped from 0.7000 to 0.6000",
+            "LUNA": "LUNA collateral rate dropped from 0.5000 to 0.1000",
+        }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,17 @@ from tests.support.rules import (
     ACCOUNT_ALERTS_TEST,
     ALERTS,
     ALERTS_TEST,
+    LONG_GAP_TEST,
     PROMETHEUS_DIR,
     alert_rules,
     alert_tests,
     all_rules,
     load_yaml,
     replace,
-    without,
 )
-from tests.support.tools import promtool
+from tests.support.versions import ALL, Versions, reported_version
+
+UNIT_TESTS = (ALERTS_TEST, LONG_GAP_TEST, ACCOUNT_ALERTS_TEST)
 
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 DROP_ALERT = "BinancePMCollateralRateDropped"
@@ -55,25 +58,45 @@ EXPECTED_ALERTS = {
 RUNBOOK_PAGES = {"alerts.md": EXPECTED_ALERTS, "accounts.md": ACCOUNT_ALERTS}
 
 
+@pytest.fixture(params=ALL, ids=[versions.name for versions in ALL])
+def versions(request: pytest.FixtureRequest) -> Versions:
+    chosen: Versions = request.param
+    assert reported_version(chosen.promtool).startswith(chosen.prometheus + "."), chosen
+    return chosen
+
+
+def promtool_of(
+    versions: Versions, *args: str, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [versions.promtool, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def alert_names() -> set[str]:
     return {rule["alert"] for rule in alert_rules()}
 
 
-def test_promtool_check_rules() -> None:
-    result = promtool("check", "rules", str(ALERTS))
+def test_promtool_check_rules(versions: Versions) -> None:
+    result = promtool_of(versions, "check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(all_rules())} rules found" in result.stdout
 
 
 @pytest.mark.slow
-def test_promtool_test_rules() -> None:
-    result = promtool("test", "rules", str(ALERTS_TEST), str(ACCOUNT_ALERTS_TEST))
+def test_promtool_test_rules(versions: Versions) -> None:
+    result = promtool_of(versions, "test", "rules", *map(str, UNIT_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout
+    assert result.stdout.count("SUCCESS") == len(UNIT_TESTS)
 
 
-def test_promtool_check_config_loads_the_rules() -> None:
-    result = promtool("check", "config", str(PROMETHEUS_CONFIG))
+def test_promtool_check_config_loads_the_rules(versions: Versions) -> None:
+    result = promtool_of(versions, "check", "config", str(PROMETHEUS_CONFIG))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 1 rule files found" in result.stdout
     assert f"SUCCESS: {len(all_rules())} rules found" in result.stdout
@@ -142,8 +165,8 @@ def test_drop_alerts_carry_asset_new_rate_and_severity_by_size(
     for rule in rules:
         assert "offset" not in rule["expr"]
         assert "for" not in rule
-        # Held through the window's end by at least 30 minutes.
-        assert rule["keep_firing_for"] == "30m"
+        # Not held: a rate back up ends the drop at once, so that a cut after it pages.
+        assert "keep_firing_for" not in rule
         assert rule["labels"]["dropped_to"] == '{{ printf "%.4f" $value }}'
     fired = {"warning": 0, "critical": 0}
     for case in alert_tests():
@@ -177,10 +200,15 @@ def test_tier_alerts_need_the_tiered_series_only() -> None:
 
 
 RATE = "job_asset:binance_pm_collateral_rate:max"
+BASE = "job_asset:binance_pm_collateral_rate"
+EFFECTIVE, PREVIOUS, REMEMBERED = f"{BASE}:effective", f"{BASE}:previous", f"{BASE}:remembered"
+DROP_FROM, DROP_TO = f"{BASE}:drop_from", f"{BASE}:drop_to"
 TIER_RATE = "job_asset_tier:binance_pm_tiered_collateral_rate:max"
+TIER_PREVIOUS = "job_asset_tier:binance_pm_tiered_collateral_rate:previous"
 TIER_FLOOR = "job_asset_tier:binance_pm_tiered_collateral_floor_usd:max"
 TIER_CAP = "job_asset_tier:binance_pm_tiered_collateral_cap_usd:max"
 SELECTED = '{job="binance-pm"}'
+ON = "on (job, asset)"
 
 
 def expr(new: str) -> Callable[[dict[str, Any]], None]:
@@ -190,35 +218,64 @@ def expr(new: str) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def setting(key: str, value: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(rule: dict[str, Any]) -> None:
+        rule[key] = value
+
+    return mutate
+
+
+HIGH, LAST = f"{BASE}:high", f"{BASE}:last"
+
 # Plausible rules that are wrong: (rule, what is wrong) -> (how, the unit test that must catch
 # it). The change applies to every rule of that alert name (both severities) or record name.
 BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] = {
-    (DROP_ALERT, "needs a day of history"): (
-        replace(f"max_over_time({RATE}[1h])", f"max_over_time({RATE}[1h] offset 1d)"),
+    (HIGH, "needs a day of history"): (
+        replace("[1h])", "[1h] offset 1d)"),
         "drop fires for the dropped asset only, on a fresh Prometheus",
     ),
-    (DROP_ALERT, "reads the rate of the moment: a long outage resolves it, recovery pages"): (
-        replace(f"last_over_time({RATE}[1h]) <", f"{RATE} <"),
+    (LAST, "is the rate of the moment: a long outage resolves the drop, recovery pages"): (
+        expr(EFFECTIVE),
         "a 45-minute outage keeps the drop firing to its end",
     ),
-    (DROP_ALERT, "is not held once the higher rate leaves the window"): (
-        without("keep_firing_for"),
-        "a drop hidden by a data gap still fires, and for at least 30 minutes",
+    (DROP_TO, "labels the alert with the rate of the moment: a partial rise pages"): (
+        expr(LAST),
+        "a second drop replaces the alert with a new one",
     ),
-    (DROP_ALERT, "labels the alert with the rate of the moment: a partial rise pages"): (
-        replace(f"min_over_time({RATE}[1h])\n  and", f"last_over_time({RATE}[1h])\n  and"),
-        "a second drop while the alert fires adds a new alert",
+    (DROP_FROM, "measures from the window's highest: a two-step cut turns into a new warning"): (
+        expr(f"{HIGH} and {ON} ({LAST} < {ON} {HIGH}) or {LAST}"),
+        "a cut in two steps pages twice",
+    ),
+    (DROP_ALERT, "is held after a revert: a cut after it pages nothing"): (
+        setting("keep_firing_for", "30m"),
+        "a drop that is reverted resolves at once, and a cut after it fires anew",
+    ),
+    (PREVIOUS, "forgets the rate before a gap longer than the window"): (
+        replace("[180h]", "[1h]"),
+        "a cut made during a gap longer than the window fires when the data is back",
+    ),
+    (REMEMBERED, "is not refreshed: a steady rate is forgotten within the week"): (
+        replace(f"\nor\n{EFFECTIVE} unless {ON} last_over_time({REMEMBERED}[12h])", ""),
+        "a cut made during a 7-day gap fires when the data is back",
+    ),
+    (EFFECTIVE, "takes a delisted asset for no cut"): (
+        expr(RATE),
+        "an asset that leaves the list is a cut to 0.1",
+    ),
+    (EFFECTIVE, "takes every asset for delisted while the whole list is withheld"): (
+        replace(f"\n  and on (job) {RATE}", ""),
+        "no drop on withheld rates",
     ),
     (DROP_ALERT, "takes a cut to 0 for a warning"): (
-        replace(f"\n  or min_over_time({RATE}[1h]) == 0", ""),
+        replace(f"\n  or {DROP_TO} == 0", ""),
         "severity by size",
     ),
     (DROP_ALERT, "takes an exact 0.2 cut for a warning (floating point)"): (
         replace(">= 0.19995", ">= 0.2"),
         "severity by size",
     ),
-    (RATE, "keeps one series per exporter instance"): (
-        replace("max by (job, asset)", "max by (job, instance, asset)"),
+    (RATE, "takes the lowest rate of the exporters: one exporter's early view fires"): (
+        replace("max by (job, asset)", "min by (job, asset)"),
         "an HA pair of exporters gives one alert per drop",
     ),
     (RATE, "reads a withheld rate as 0"): (
@@ -226,7 +283,7 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
             f"max by (job, asset) (binance_pm_collateral_rate{SELECTED}) or 0 * max by (job, asset)"
             f" (max_over_time(binance_pm_collateral_rate{SELECTED}[1h]))"
         ),
-        "no drop on a scrape gap, an exporter restart or withheld rates",
+        "no drop on withheld rates",
     ),
     (DISAPPEARED_ALERT, "resolves while the list is withheld"): (
         expr(f"(last_over_time({RATE}[1h]) unless {RATE}) and on (job) {LIST_SEEN}"),
@@ -237,7 +294,7 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
             f"last_over_time(binance_pm_collateral_rate{SELECTED}[1h])"
             f" unless binance_pm_collateral_rate{SELECTED}"
         ),
-        "assets do not disappear on a scrape gap, an exporter restart, withheld rates or in an HA",
+        "assets do not disappear, nor count as delisted, on a scrape gap",
     ),
     (MANY_ALERT, "counts the assets of an HA pair twice"): (
         expr(
@@ -250,8 +307,8 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
         replace(f'last_over_time({RATE}{{asset="BTC"}}[1h])', f'{RATE}{{asset="BTC"}}'),
         "a watched asset below its threshold fires as long as it stays below",
     ),
-    (TIER_DROP_ALERT, "fires on a rise"): (
-        replace(f"last_over_time({TIER_RATE}[1h]) <", f"min_over_time({TIER_RATE}[1h]) <"),
+    (TIER_PREVIOUS, "needs a day of history"): (
+        replace("[180h])", "[180h] offset 1d)"),
         "tier drop fires for the dropped asset and tier only, on a fresh Prometheus",
     ),
     (TIER_RATE, "reads withheld tiers as 0"): (
@@ -282,15 +339,22 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "bad"), sorted(BAD_RULES))
-def test_unit_tests_reject_a_wrong_rule(name: str, bad: str, tmp_path: Path) -> None:
+def test_unit_tests_reject_a_wrong_rule(
+    name: str, bad: str, versions: Versions, tmp_path: Path
+) -> None:
     mutate, failing_test = BAD_RULES[(name, bad)]
     # Only the unit test that must catch the bad rule: it passes with the shipped rules.
-    unit_tests = load_yaml(ALERTS_TEST)
-    unit_tests["tests"] = [t for t in unit_tests["tests"] if t["name"].startswith(failing_test)]
-    assert len(unit_tests["tests"]) == 1, failing_test
-    (tmp_path / "alerts_test.yml").write_text(yaml.safe_dump(unit_tests, allow_unicode=True))
+    found = []
+    for path in UNIT_TESTS:
+        unit_tests = load_yaml(path)
+        unit_tests["tests"] = [t for t in unit_tests["tests"] if t["name"].startswith(failing_test)]
+        if unit_tests["tests"]:
+            found.append(unit_tests)
+    (unit_test,) = found
+    assert len(unit_test["tests"]) == 1, failing_test
+    (tmp_path / "alerts_test.yml").write_text(yaml.safe_dump(unit_test, allow_unicode=True))
     shutil.copy(ALERTS, tmp_path / "alerts.yml")
-    result = promtool("test", "rules", "alerts_test.yml", cwd=tmp_path)
+    result = promtool_of(versions, "test", "rules", "alerts_test.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
     rules = load_yaml(ALERTS)
@@ -302,6 +366,6 @@ def test_unit_tests_reject_a_wrong_rule(name: str, bad: str, tmp_path: Path) -> 
                 changed += 1
     assert changed >= 1
     (tmp_path / "alerts.yml").write_text(yaml.safe_dump(rules, allow_unicode=True))
-    result = promtool("test", "rules", "alerts_test.yml", cwd=tmp_path)
+    result = promtool_of(versions, "test", "rules", "alerts_test.yml", cwd=tmp_path)
     assert result.returncode != 0, f"{failing_test!r} accepts a {name} rule that {bad}"
     assert failing_test in result.stdout + result.stderr

@@ -96,6 +96,7 @@ BAD_RULES: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], None], str]] =
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "bad"), sorted(BAD_RULES))
 def test_unit_tests_reject_a_wrong_account_rule(name: str, bad: str, tmp_path: Path) -> None:
     mutate, failing_test = BAD_RULES[(name, bad)]

@@ -78,6 +78,7 @@ async def scrape_from(server: Served, address: str, user: str) -> int:
         return response.status
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("connections", [9, 12])
 async def test_a_new_credential_from_another_address_is_verified_during_a_flood(
     fake: FakeBinance, tmp_path: Path, connections: int
@@ -101,6 +102,7 @@ async def test_a_new_credential_from_another_address_is_verified_during_a_flood(
         assert verifier.sizes()[0] == 3
 
 
+@pytest.mark.slow
 async def test_a_flood_of_wrong_passwords_holds_few_connections_the_cap_cannot_close(
     fake: FakeBinance, tmp_path: Path
 ) -> None:

@@ -77,6 +77,7 @@ async def test_every_endpoint_works(fake: FakeBinance) -> None:
     assert (fake.count(V1_PATH), fake.count(V2_PATH)) == (1, 1)
 
 
+@pytest.mark.slow
 async def test_without_a_secret_only_v1_is_asked(fake: FakeBinance) -> None:
     checked = await run_check(fake, secret=False)
     assert checked.lines == ["v1: works"]
@@ -154,6 +155,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 async def test_a_failing_endpoint_says_why_and_what_to_do(fake: FakeBinance, case: Case) -> None:
     fake.always(case.reply, path=case.path)

@@ -42,6 +42,7 @@ async def test_sigint_exits_zero() -> None:
     assert "Traceback" not in running.stderr
 
 
+@pytest.mark.slow
 async def test_landing_page_and_healthz() -> None:
     async with exporter_process(["--demo"]) as running:
         url = running.url
@@ -102,6 +103,7 @@ async def test_logs_state_changes_not_scrapes_in_json() -> None:
         (["--demo", "--min-interval", "60", "--max-stale", "30"], {}, "--max-stale"),
     ],
 )
+@pytest.mark.slow
 def test_bad_configuration_exits_with_one_clear_line(
     args: list[str], env: dict[str, str], expected: str
 ) -> None:

@@ -191,6 +191,7 @@ def idle_tls_client(port: int, context: ssl.SSLContext, done: threading.Event) -
         done.wait(10)
 
 
+@pytest.mark.slow
 async def test_a_closed_tls_connection_does_not_wait_for_the_clients_close_notify(
     fake: FakeBinance, tmp_path: Path
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from exporter.scrape import wait_budget
 from tests.support.exporter import StartExporter
 from tests.support.fake_binance import FakeBinance, Reply
@@ -33,6 +35,7 @@ async def test_hanging_upstream_scrape_header_caps_the_wait(
     assert rates_of(samples) == {"BTC": 0.95, "USDT": 1.0}, "last good rates served"
 
 
+@pytest.mark.slow
 async def test_hanging_upstream_timeout_flag_caps_the_wait(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:

@@ -112,6 +112,7 @@ def test_the_scenarios_are_the_settings_choices() -> None:
         load_config(["--demo", "--demo-scenario", "apocalypse"], {})
 
 
+@pytest.mark.slow
 async def test_steady_holds_but_for_one_cut_and_restore_every_6_hours(
     start_demo: StartDemo,
 ) -> None:

@@ -38,6 +38,7 @@ FAILURES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reason", list(FAILURES))
 async def test_failover_moves_on_and_comes_back(
     fake: FakeBinance, second: FakeBinance, start_exporter: StartExporter, reason: str

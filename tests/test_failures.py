@@ -86,6 +86,7 @@ CASES: dict[str, tuple[Reply, str]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 async def test_failure_is_classified_counted_and_survived(
     case: str, fake: FakeBinance, start_exporter: StartExporter
@@ -153,6 +154,7 @@ async def test_connection_refused(start_exporter: StartExporter, fake: FakeBinan
     assert samples[key] == 1.0
 
 
+@pytest.mark.slow
 async def test_rates_dropped_after_max_stale(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:

@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import bcrypt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
@@ -119,6 +120,7 @@ def check_answer(status: int, headers: dict[str, str], body: bytes, authorized: 
     assert "process_resident_memory_bytes" in names
 
 
+@pytest.mark.slow
 def test_metrics_answers_200_or_401_with_a_parseable_exposition(tmp_path: Path) -> None:
     web_config = tmp_path / "web.yml"
     web_config.write_text(f"basic_auth_users:\n  alice: {HASH}\n", encoding="utf-8")

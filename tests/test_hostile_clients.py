@@ -123,6 +123,7 @@ async def crowd(port: int, context: ssl.SSLContext | None) -> AsyncIterator[None
             writer.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 async def test_scrapes_answer_while_idle_and_slow_clients_hold_connections(
     fake: FakeBinance, tmp_path: Path, tls: bool

@@ -87,6 +87,7 @@ def http_date(at: float) -> str:
     return email.utils.formatdate(at, usegmt=True)
 
 
+@pytest.mark.slow
 async def test_retry_after_as_an_http_date_is_held_exactly(
     fake: FakeBinance, start_exporter: StartExporter, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -40,6 +40,7 @@ def parse_or_fault(body: bytes) -> ParsedRates | None:
         return None
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=bodies)
 def test_parser_returns_valid_rates_or_a_fault(body: bytes) -> None:

@@ -25,6 +25,7 @@ def broken_parser(body: bytes) -> ParsedRates:
     raise KeyError("a parser bug")
 
 
+@pytest.mark.slow
 async def test_a_parser_that_raises_is_an_internal_error_logged_once_and_survived(
     fake: FakeBinance,
     start_exporter: StartExporter,

@@ -78,6 +78,7 @@ def validate(manifest: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overlay", ["base", "example", "without-operator"])
 def test_every_core_object_passes_the_strict_schema_check(
     overlay: str, base: list[dict[str, Any]], example: list[dict[str, Any]], tmp_path: Path

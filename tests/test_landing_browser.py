@@ -25,10 +25,11 @@ SCREENSHOT = REPO / "build" / "landing.png"
 RATES = {"BTC": "0.9500", "BTTC": "0.4000", "ETH": "0.9000", "WBTC": "0.7000"}
 
 
-async def chromium(profile: Path, *args: str) -> str:
+def headless_chromium(profile: Path) -> list[str]:
+    """Debian's Chromium, headless, with a profile of the test's own and nothing run beside."""
     binary = shutil.which("chromium")
     assert binary, "chromium is not installed (Debian package: chromium)"
-    process = await asyncio.create_subprocess_exec(
+    return [
         binary,
         "--headless=new",
         "--no-sandbox",
@@ -38,6 +39,12 @@ async def chromium(profile: Path, *args: str) -> str:
         "--disable-extensions",
         "--disable-background-networking",
         f"--user-data-dir={profile}",
+    ]
+
+
+async def chromium(profile: Path, *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *headless_chromium(profile),
         "--virtual-time-budget=3000",
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -52,18 +59,10 @@ async def dom_without_javascript(profile: Path, url: str) -> str:
     """The page's DOM as Chromium builds it with script execution turned off (DevTools'
     Emulation.setScriptExecutionDisabled, as the command line has no such switch that keeps
     --dump-dom working)."""
-    binary = shutil.which("chromium")
-    assert binary, "chromium is not installed (Debian package: chromium)"
     process = await asyncio.create_subprocess_exec(
-        binary,
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
+        *headless_chromium(profile),
         "--remote-debugging-address=127.0.0.1",
         "--remote-debugging-port=0",
-        f"--user-data-dir={profile}",
         "about:blank",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

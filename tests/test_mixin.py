@@ -50,7 +50,7 @@ def test_check_names_the_file_that_differs(tmp_path: Path) -> None:
         shutil.copy(REPO / path, tmp_path / path)
     assert run_render("--check", "--root", str(tmp_path)).returncode == 0
     edited = tmp_path / PROMETHEUS_RULE
-    edited.write_text(edited.read_text(encoding="utf-8").replace("30m", "31m"))
+    edited.write_text(edited.read_text(encoding="utf-8").replace("[1h]", "[2h]"))
     result = run_render("--check", "--root", str(tmp_path))
     assert result.returncode == 1
     assert result.stdout.strip() == (
@@ -105,7 +105,9 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
         "binancePMCriticalDrop": 0.3,
         "binancePMManyDropsCount": 5,
         "binancePMWatchedAssets": {"SOL": 0.5},
-        "binancePMDropKeepFiringFor": "45m",
+        "binancePMWindow": "2h",
+        "binancePMGapMemory": "3d",
+        "binancePMDelistedRate": 0.05,
         # A plain JSON override replaces the whole object (jsonnet users would write +:).
         "binancePMSeverities": {**default_severities(), "BinancePMDataStale": "warning"},
         "binancePMRunbookURLPattern": "https://runbooks.example/binance-pm/%s",
@@ -118,8 +120,23 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
         assert selector.startswith('{job="binance", env="prod"'), metric
     (threshold,) = rules_named(mixin, "BinancePMCollateralRateBelowThreshold")
     assert threshold["expr"] == (
-        'label_replace(last_over_time(job_asset:binance_pm_collateral_rate:max{asset="SOL"}[1h])'
+        'label_replace(last_over_time(job_asset:binance_pm_collateral_rate:max{asset="SOL"}[2h])'
         ' < 0.5, "threshold", "0.5000", "", "")'
+    )
+    recorded = {
+        r["record"]: r["expr"]
+        for g in mixin["alerts"]["groups"]
+        for r in g["rules"]
+        if "record" in r
+    }
+    # The memory looks back over the gap and one refresh of the remembered rate (12h).
+    previous = recorded["job_asset:binance_pm_collateral_rate:previous"]
+    assert previous.startswith(
+        "last_over_time(job_asset:binance_pm_collateral_rate:remembered[84h])"
+    )
+    assert "+ 0.05 unless" in recorded["job_asset:binance_pm_collateral_rate:effective"]
+    assert recorded["job_asset:binance_pm_collateral_rate:high"] == (
+        "max_over_time(job_asset:binance_pm_collateral_rate:previous[2h])"
     )
     critical, warning = rules_named(mixin, "BinancePMCollateralRateDropped")
     assert (critical["labels"]["severity"], warning["labels"]["severity"]) == (
@@ -127,7 +144,8 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
         "warning",
     )
     assert ">= 0.29995" in critical["expr"]
-    assert critical["keep_firing_for"] == warning["keep_firing_for"] == "45m"
+    assert "keep_firing_for" not in critical
+    assert "keep_firing_for" not in warning
     (many,) = rules_named(mixin, "BinancePMManyCollateralRatesDropped")
     assert many["expr"].endswith(">= 5")
     (stale,) = rules_named(mixin, "BinancePMDataStale")
@@ -148,12 +166,14 @@ def test_the_config_reaches_every_rule_and_the_dashboard(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_no_watched_assets_renders_no_threshold_rule() -> None:
     mixin = evaluate({"binancePMWatchedAssets": {}})
     assert rules_named(mixin, "BinancePMCollateralRateBelowThreshold") == []
     assert rules_named(mixin, "BinancePMCollateralRateDropped")
 
 
+@pytest.mark.slow
 def test_rendered_json_is_stable_and_readable() -> None:
     text = (REPO / DASHBOARDS[0] / DASHBOARD).read_text(encoding="utf-8")
     assert json.loads(text) == evaluate()["dashboards"][DASHBOARD]
@@ -216,6 +236,7 @@ def changed_panels(dashboard: dict[str, Any], before: dict[str, Any]) -> list[st
     return problems
 
 
+@pytest.mark.slow
 def test_the_dashboard_renders_the_panels_and_queries_it_had_before_the_helpers() -> None:
     before = json.loads(PANELS_FIXTURE.read_text(encoding="utf-8"))
     assert sum(len(row["panels"]) for row in before["rows"]) == 23
@@ -389,6 +410,7 @@ def test_the_renderer_needs_only_the_package_and_its_mixin_extra() -> None:
     assert needed <= allowed, f"{sorted(needed - allowed)} not in dependencies or the mixin extra"
 
 
+@pytest.mark.slow
 def test_the_dashboards_thresholds_follow_the_alerts_config() -> None:
     mixin = evaluate(
         {
@@ -473,6 +495,7 @@ def test_every_config_key_the_docs_and_comments_name_exists() -> None:
     assert sorted((where, key) for where, key in named if key not in keys) == []
 
 
+@pytest.mark.slow
 def test_the_mixin_merges_with_another_that_uses_the_common_key_names() -> None:
     """Beside a mixin with node-mixin's and kubernetes-mixin's own `_config` keys (in either
     order), each keeps its settings, rules and dashboards."""

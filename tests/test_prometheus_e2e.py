@@ -45,6 +45,7 @@ from tests.support.monitoring_stack import (
     wait_for,
 )
 from tests.support.process import free_port
+from tests.support.versions import ALL, Versions
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +90,7 @@ class Stack:
     tmp_path: Path
     exporter_port: int
     prometheus_port: int
+    versions: Versions
     api_secret_file: Path | None = None
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
@@ -121,7 +123,7 @@ class Stack:
     async def start_prometheus(self) -> None:
         config = prometheus_config([self.instance], interval="1s")
         self.processes["prometheus"] = await start_prometheus(
-            self.session, config, self.tmp_path / "prometheus", self.prometheus_port
+            self.session, config, self.tmp_path / "prometheus", self.prometheus_port, self.versions
         )
 
     async def api(self, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -169,9 +171,11 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(tmp_path: Path, *, tiered: bool) -> AsyncIterator[Stack]:
-    """Fake Binance, exporter and Prometheus, after five scrapes; with an API secret (the
-    tiered v2 rates collected) when `tiered`."""
+async def running_stack(
+    tmp_path: Path, versions: Versions, *, tiered: bool
+) -> AsyncIterator[Stack]:
+    """Fake Binance, exporter and the Prometheus of `versions`, after five scrapes; with an API
+    secret (the tiered v2 rates collected) when `tiered`."""
     fake = FakeBinance(RATES)
     fake.tiers = {asset: list(tiers) for asset, tiers in TIERS.items()}
     secret_file = None
@@ -182,7 +186,7 @@ async def running_stack(tmp_path: Path, *, tiered: bool) -> AsyncIterator[Stack]
     await fake.start()
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        running = Stack(fake, session, tmp_path, free_port(), free_port(), secret_file)
+        running = Stack(fake, session, tmp_path, free_port(), free_port(), versions, secret_file)
         try:
             await running.start_exporter()
             await running.start_prometheus()
@@ -208,15 +212,21 @@ async def running_stack(tmp_path: Path, *, tiered: bool) -> AsyncIterator[Stack]
             await fake.stop()
 
 
+@pytest.fixture(params=ALL, ids=[versions.name for versions in ALL])
+def versions(request: pytest.FixtureRequest) -> Versions:
+    chosen: Versions = request.param
+    return chosen
+
+
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    async with running_stack(tmp_path, tiered=True) as running:
+async def stack(tmp_path: Path, versions: Versions) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path, versions, tiered=True) as running:
         yield running
 
 
 @pytest.fixture
-async def stack_without_secret(tmp_path: Path) -> AsyncIterator[Stack]:
-    async with running_stack(tmp_path, tiered=False) as running:
+async def stack_without_secret(tmp_path: Path, versions: Versions) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path, versions, tiered=False) as running:
         yield running
 
 

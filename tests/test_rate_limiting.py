@@ -46,6 +46,7 @@ async def test_concurrent_scrapes_share_one_request(
     assert all(rates_of(r) == {"BTC": 0.95, "USDT": 1.0} for r in results)
 
 
+@pytest.mark.slow
 async def test_scrape_that_gives_up_does_not_cancel_the_fetch(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:
@@ -60,6 +61,7 @@ async def test_scrape_that_gives_up_does_not_cancel_the_fetch(
     assert fake.count() == 1
 
 
+@pytest.mark.slow
 async def test_retry_after_is_a_hard_floor(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:
@@ -75,6 +77,7 @@ async def test_retry_after_is_a_hard_floor(
     assert fake.requests[1].at - fake.requests[0].at >= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["0000000001", "01", "0" * 400 + "1", "0000000001.0"])
 async def test_retry_after_with_leading_zeros_is_the_seconds_it_says(
     fake: FakeBinance, start_exporter: StartExporter, value: str

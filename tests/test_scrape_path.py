@@ -73,6 +73,7 @@ async def test_never_settled_while_a_request_is_in_flight(
     assert fake.count() == 1
 
 
+@pytest.mark.slow
 async def test_rates_drop_at_max_stale_while_no_request_is_allowed(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:
@@ -90,6 +91,7 @@ async def test_rates_drop_at_max_stale_while_no_request_is_allowed(
     assert samples[("binance_pm_up", ())] == 0.0
 
 
+@pytest.mark.slow
 async def test_a_result_that_lands_while_the_other_endpoint_closed_the_budget_is_served(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:

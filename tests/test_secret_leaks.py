@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.support.echoes import FORMS, json_escaped_all, url_encoded_all
 from tests.support.fake_binance import V1_PATH, V2_PATH, FakeBinance, Reply, error_body, rates_body
@@ -74,6 +75,7 @@ def assert_nothing_leaks(text: str) -> None:
             assert form(secret[:16]).lower() not in folded
 
 
+@pytest.mark.slow
 async def test_process_output_holds_neither_key_nor_secret(
     fake: FakeBinance, tmp_path: Path
 ) -> None:
@@ -117,6 +119,7 @@ async def test_process_output_holds_neither_key_nor_secret(
     assert_nothing_leaks("\n".join(outputs))
 
 
+@pytest.mark.slow
 async def test_configuration_errors_do_not_echo_the_key(tmp_path: Path) -> None:
     bad_key = KEY[:30] + " " + KEY[30:]
     key_file = tmp_path / "binance_api_key"

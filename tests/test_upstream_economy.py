@@ -8,6 +8,8 @@ import itertools
 import math
 import time
 
+import pytest
+
 from exporter.gate import RefreshGate
 from exporter.scrape import requests_to_wait_for, wait_until
 from exporter.upstream.budget import IpBudget
@@ -42,6 +44,7 @@ async def bursts_until(running: Running, stop_at: float) -> float:
     return ended
 
 
+@pytest.mark.slow
 async def test_one_upstream_request_per_interval_under_concurrent_scrapes(
     fake: FakeBinance, start_exporter: StartExporter
 ) -> None:

@@ -129,6 +129,7 @@ error_bodies = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=error_bodies)
 def test_an_error_body_gives_a_bounded_code_and_message(body: bytes) -> None:
@@ -177,6 +178,7 @@ def shows_no_key(text: str) -> bool:
     return API_KEY.lower() not in decoded(text)
 
 
+@pytest.mark.slow
 def test_the_client_meets_any_answer_with_a_response_or_an_upstream_fault() -> None:
     with asyncio.Runner() as runner:
         fake = FakeBinance()
@@ -232,6 +234,7 @@ async def scrape(session: aiohttp.ClientSession, url: str) -> str:
         return await response.text()
 
 
+@pytest.mark.slow
 def test_the_exporter_meets_any_answer_without_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

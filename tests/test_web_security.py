@@ -353,6 +353,7 @@ async def test_a_flood_of_wrong_passwords_does_not_delay_a_verified_scrape(
         assert remembered_refusals <= 1024
 
 
+@pytest.mark.slow
 async def test_failures_never_push_a_verified_credential_out(
     fake: FakeBinance, tmp_path: Path
 ) -> None:

@@ -161,6 +161,7 @@ BAD_FILES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("text", "expected"), BAD_FILES)
 def test_bad_file_is_one_clear_line(tmp_path: Path, pki: Pki, text: str, expected: str) -> None:
     make_pki(tmp_path / "tls", prefix="other-").key_file.rename(tmp_path / "tls" / "other.key")

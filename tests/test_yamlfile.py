@@ -37,6 +37,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("body", list(UNREADABLE.values()), ids=list(UNREADABLE))
 def test_anything_wrong_is_one_config_error_line(body: str, tmp_path: Path) -> None:
     path = write(tmp_path / "file.yml", body)

@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from exporter.config.errors import ConfigError
 
@@ -39,16 +39,24 @@ def parse_listen_address(value: str, source: str) -> tuple[str | None, int]:
     return host, port
 
 
-def parse_base_url(value: str, source: str) -> str:
-    url = value.strip().rstrip("/")
+def _http_url(value: str, source: str) -> SplitResult:
+    """The parts of an http(s) URL with a host and no credentials, or a ConfigError."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(value)
         parts.port  # noqa: B018  (raises ValueError on a malformed port)
     except ValueError as exc:
         raise ConfigError(f"{source}: {value!r} is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{source}: {value!r} must be an http:// or https:// URL with a host")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if parts.username or parts.password:
+        raise ConfigError(f"{source}: {value!r} must not carry credentials")
+    return parts
+
+
+def parse_base_url(value: str, source: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = _http_url(url, source)
+    if parts.query or parts.fragment:
         raise ConfigError(f"{source}: {value!r} must not carry credentials, a query or a fragment")
     return url
 
@@ -58,15 +66,7 @@ def parse_link_url(value: str, source: str) -> str | None:
     url = value.strip()
     if not url:
         return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError on a malformed port)
-    except ValueError as exc:
-        raise ConfigError(f"{source}: {value!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{source}: {value!r} must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise ConfigError(f"{source}: {value!r} must not carry credentials")
+    _http_url(url, source)
     return url
 
 

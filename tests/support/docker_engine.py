@@ -32,6 +32,7 @@ import pytest
 
 from tests.support.containers import BuiltImage, DockerEngine, compose_images, wait_for
 from tests.support.paths import REPO
+from tests.support.versions import PROMETHEUS_3
 
 STANDIN = REPO / "docker" / "standin"
 CACHE = Path(
@@ -250,15 +251,16 @@ def exporter_image(docker_engine: DockerEngine, standin_base: str) -> BuiltImage
 
 @pytest.fixture(scope="session")
 def monitoring_images(docker_engine: DockerEngine, standin_base: str) -> Mapping[str, str]:
-    """Stand-ins for the Prometheus and Alertmanager images, under docker-compose.yml's names."""
+    """Stand-ins for the Prometheus and Alertmanager images, under docker-compose.yml's names,
+    made of the binaries of the versions those names pin (Prometheus 3.5, Alertmanager 0.28)."""
     images = compose_images()
     build_standin(
         docker_engine,
         "prometheus.Dockerfile",
         images["prometheus"],
         {
-            "prometheus": binary("prometheus", "prometheus"),
-            "promtool": binary("promtool", "prometheus"),
+            "prometheus": Path(PROMETHEUS_3.prometheus_server),
+            "promtool": Path(PROMETHEUS_3.promtool),
         },
     )
     build_standin(
@@ -266,7 +268,7 @@ def monitoring_images(docker_engine: DockerEngine, standin_base: str) -> Mapping
         "alertmanager.Dockerfile",
         images["alertmanager"],
         {
-            "alertmanager": binary("prometheus-alertmanager", "prometheus-alertmanager"),
+            "alertmanager": Path(PROMETHEUS_3.alertmanager_server),
             **{name: ALERTMANAGER_TEMPLATES / name for name in ("default.tmpl", "email.tmpl")},
         },
     )

@@ -23,6 +23,7 @@ from aiohttp import web
 from tests.support.fake_binance import FakeBinance
 from tests.support.paths import REPO
 from tests.support.process import free_port, spawn_exporter
+from tests.support.versions import PROMETHEUS_2, Versions
 
 ALERTS = REPO / "prometheus" / "alerts.yml"
 PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
@@ -133,12 +134,13 @@ def prometheus_config(
     evaluation_interval: str | None = None,
     alertmanager: str | None = None,
     external_labels: Mapping[str, str] | None = None,
+    rules: Path = ALERTS,
 ) -> dict[str, Any]:
-    """The shipped prometheus/prometheus.yml with the shipped rules, pointed at `targets` (and at
-    `alertmanager`, or none); `interval` replaces the scrape interval and, unless
-    `evaluation_interval` is given, the evaluation interval."""
+    """The shipped prometheus/prometheus.yml with the shipped rules (or `rules`), pointed at
+    `targets` (and at `alertmanager`, or none); `interval` replaces the scrape interval and,
+    unless `evaluation_interval` is given, the evaluation interval."""
     config: dict[str, Any] = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
-    config["rule_files"] = [str(ALERTS)]
+    config["rule_files"] = [str(rules)]
     (job,) = config["scrape_configs"]
     job["static_configs"] = [{"targets": list(targets)}]
     if interval is not None:
@@ -160,12 +162,19 @@ def prometheus_config(
 
 
 async def start_prometheus(
-    session: aiohttp.ClientSession, config: Mapping[str, Any], directory: Path, port: int
+    session: aiohttp.ClientSession,
+    config: Mapping[str, Any],
+    directory: Path,
+    port: int,
+    versions: Versions = PROMETHEUS_2,
+    startup_timeout: float = STARTUP_TIMEOUT,
 ) -> asyncio.subprocess.Process:
+    """A Prometheus of `versions` on loopback; its storage in `directory` is kept across
+    restarts."""
     config_file = write_config(directory, "prometheus.yml", config)
     process = await start_process(
         [
-            binary("prometheus", "prometheus"),
+            versions.prometheus_server,
             f"--config.file={config_file}",
             f"--storage.tsdb.path={directory / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
@@ -178,7 +187,7 @@ async def start_prometheus(
         async with session.get(f"http://127.0.0.1:{port}/-/ready") as response:
             return response.status == 200
 
-    await wait_for(ready, "Prometheus to be ready")
+    await wait_for(ready, "Prometheus to be ready", startup_timeout)
     return process
 
 
@@ -197,12 +206,16 @@ def alertmanager_config(webhook: str, timings: Mapping[str, str] | None = None) 
 
 
 async def start_alertmanager(
-    session: aiohttp.ClientSession, config: Mapping[str, Any], directory: Path, port: int
+    session: aiohttp.ClientSession,
+    config: Mapping[str, Any],
+    directory: Path,
+    port: int,
+    versions: Versions = PROMETHEUS_2,
 ) -> asyncio.subprocess.Process:
     config_file = write_config(directory, "alertmanager.yml", config)
     process = await start_process(
         [
-            binary("prometheus-alertmanager", "prometheus-alertmanager"),
+            versions.alertmanager_server,
             f"--config.file={config_file}",
             f"--storage.path={directory / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
@@ -286,6 +299,9 @@ class AlertingStack:
     exporters: list[str]
     prometheus_ports: list[int]
     alertmanager_port: int
+    versions: Versions = PROMETHEUS_2
+    exporter_flags: Sequence[str] = ()
+    prometheus_configs: list[dict[str, Any]] = field(default_factory=list)
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
     @property
@@ -303,6 +319,29 @@ class AlertingStack:
         assert body["status"] == "success", f"{expr}: {body}"
         result: list[dict[str, Any]] = body["data"]["result"]
         return result
+
+    async def stop(self, name: str) -> None:
+        """Stops one part: "exporter-N" or "prometheus-N"."""
+        await stop_process(self.processes.pop(name))
+
+    async def start_exporter(self, number: int) -> None:
+        listen = self.exporters[number]
+        self.processes[f"exporter-{number}"] = await start_exporter(
+            self.session,
+            exporter_args(self.fake, listen, *self.exporter_flags),
+            self.tmp_path / f"exporter-{number}.log",
+            listen,
+        )
+
+    async def start_prometheus(self, replica: int) -> None:
+        """Starts (or starts again, on the same storage) one Prometheus server."""
+        self.processes[f"prometheus-{replica}"] = await start_prometheus(
+            self.session,
+            self.prometheus_configs[replica],
+            self.tmp_path / f"prometheus-{replica}",
+            self.prometheus_ports[replica],
+            self.versions,
+        )
 
     async def rules_evaluated_since(self, moment: float, replica: int = 0) -> bool:
         url = f"http://127.0.0.1:{self.prometheus_ports[replica]}/api/v1/rules"
@@ -323,11 +362,14 @@ async def alerting_stack(
     timings: Mapping[str, str] | None = None,
     exporter_flags: Sequence[str] = ("--min-interval", "1"),
     fake: FakeBinance | None = None,
+    versions: Versions = PROMETHEUS_2,
+    rules: Path = ALERTS,
 ) -> AsyncIterator[AlertingStack]:
-    """The whole chain, every part on loopback and stopped at the end whatever happens.
-    `interval` shortens scrape and evaluation intervals (None: the shipped ones); `timings`
-    replace Alertmanager's group_wait, group_interval, repeat_interval; `fake`, already started
-    and stopped by the caller, is the fake Binance to serve (by default one with `rates`)."""
+    """The whole chain, every part on loopback and stopped at the end whatever happens, with
+    the Prometheus and Alertmanager of `versions` and the rules of `rules`. `interval` shortens
+    scrape and evaluation intervals (None: the shipped ones); `timings` replace Alertmanager's
+    group_wait, group_interval, repeat_interval; `fake`, already started and stopped by the
+    caller, is the fake Binance to serve (by default one with `rates`)."""
     own_fake = fake is None
     fake = fake or FakeBinance(rates)
     webhook = Webhook()
@@ -348,6 +390,8 @@ async def alerting_stack(
             [f"127.0.0.1:{free_port()}" for _ in range(exporters)],
             [free_port() for _ in range(replicas)],
             free_port(),
+            versions,
+            exporter_flags,
         )
 
         async def stop_all() -> None:
@@ -361,25 +405,22 @@ async def alerting_stack(
                 alertmanager_config(webhook.url, timings),
                 tmp_path / "alertmanager",
                 stack.alertmanager_port,
+                versions,
             )
-            for number, listen in enumerate(stack.exporters):
-                stack.processes[f"exporter-{number}"] = await start_exporter(
-                    session,
-                    exporter_args(fake, listen, *exporter_flags),
-                    tmp_path / f"exporter-{number}.log",
-                    listen,
+            for number in range(exporters):
+                await stack.start_exporter(number)
+            for replica in range(replicas):
+                stack.prometheus_configs.append(
+                    prometheus_config(
+                        stack.exporters,
+                        interval=interval,
+                        evaluation_interval=evaluation_interval,
+                        alertmanager=f"127.0.0.1:{stack.alertmanager_port}",
+                        external_labels={"replica": str(replica)} if replicas > 1 else None,
+                        rules=rules,
+                    )
                 )
-            for replica, port in enumerate(stack.prometheus_ports):
-                config = prometheus_config(
-                    stack.exporters,
-                    interval=interval,
-                    evaluation_interval=evaluation_interval,
-                    alertmanager=f"127.0.0.1:{stack.alertmanager_port}",
-                    external_labels={"replica": str(replica)} if replicas > 1 else None,
-                )
-                stack.processes[f"prometheus-{replica}"] = await start_prometheus(
-                    session, config, tmp_path / f"prometheus-{replica}", port
-                )
+                await stack.start_prometheus(replica)
             yield stack
         except BaseException:
             print(stack.logs)

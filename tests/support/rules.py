@@ -14,6 +14,7 @@ from tests.support.paths import REPO
 PROMETHEUS_DIR = REPO / "prometheus"
 ALERTS = PROMETHEUS_DIR / "alerts.yml"
 ALERTS_TEST = PROMETHEUS_DIR / "alerts_test.yml"
+LONG_GAP_TEST = PROMETHEUS_DIR / "alerts_long_gap_test.yml"
 ACCOUNT_ALERTS_TEST = PROMETHEUS_DIR / "alerts_accounts_test.yml"
 ACCOUNT_ALERTS = {
     "BinancePMAccountMarginRatioLow",
