@@ -12,12 +12,18 @@ a scrape's own work is a dict lookup or two.
 
 A failure while building the body (a bug in a collector) never reaches the client: the last
 good rendering of that part is served instead and `binance_pm_exposition_errors_total` counts
-the failure."""
+the failure.
+
+Gzip: the exporter's part comes first and changes only with a snapshot, the process part comes
+last and changes every second. The first is compressed once per snapshot and format, flushed to
+a byte boundary, and the compressor kept; each rendering of the process part continues a copy of
+it with the tail. The result is one gzip member (CRC and size over the whole body), since some
+clients read only the first member of a stream."""
 
 from __future__ import annotations
 
-import gzip
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -40,6 +46,8 @@ OPENMETRICS_VERSIONS = frozenset({"", "0.0.1", "1.0.0"})
 TEXT_MEDIA_TYPES = frozenset({"text/plain", "text/*", "*/*"})
 GZIP_CODINGS = frozenset({"gzip", "x-gzip"})
 EOF = b"# EOF\n"
+GZIP_LEVEL = 6
+GZIP_WBITS = 31  # zlib's gzip container: header, deflate, CRC-32 and size trailer
 # Per-request bounds: a header's first ranges are read, and only short header pairs are
 # remembered, in a table emptied when full.
 MAX_LIST_ITEMS = 32
@@ -121,11 +129,38 @@ def negotiate(accept: str, accept_encoding: str) -> Variant:
     return Variant(wants_openmetrics(accept), wants_gzip(accept_encoding))
 
 
-def join(exporter_part: bytes, own_part: bytes, openmetrics: bool) -> bytes:
-    """One exposition of two renderings; in OpenMetrics, with the single `# EOF` at the end."""
+def split(exporter_part: bytes, own_part: bytes, openmetrics: bool) -> tuple[bytes, bytes]:
+    """The exposition of two renderings as (head, tail), head + tail the whole body: the head
+    depends on the exporter's part alone, the tail on the process part alone (in OpenMetrics,
+    with the single `# EOF` at the end)."""
     if not openmetrics:
-        return exporter_part + own_part
-    return exporter_part.removesuffix(EOF) + own_part.removesuffix(EOF) + EOF
+        return exporter_part, own_part
+    return exporter_part.removesuffix(EOF), own_part.removesuffix(EOF) + EOF
+
+
+def join(exporter_part: bytes, own_part: bytes, openmetrics: bool) -> bytes:
+    """One exposition of two renderings."""
+    head, tail = split(exporter_part, own_part, openmetrics)
+    return head + tail
+
+
+class _GzipHead(NamedTuple):
+    """A head compressed up to a byte boundary, and the compressor to continue with a tail."""
+
+    source: bytes  # the exporter's part the head was taken from
+    compressed: bytes
+    compressor: zlib._Compress
+
+    @classmethod
+    def of(cls, source: bytes, head: bytes) -> _GzipHead:
+        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
+        compressed = compressor.compress(head) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        return cls(source, compressed, compressor)
+
+    def finish(self, tail: bytes) -> bytes:
+        """One gzip member of head + tail; this head's compressor stays as it was."""
+        compressor = self.compressor.copy()
+        return self.compressed + compressor.compress(tail) + compressor.flush(zlib.Z_FINISH)
 
 
 class _Part:
@@ -183,6 +218,7 @@ class ExpositionCache:
         self._own_part = _Part("process", own, self._count_error)
         self.has_process_metrics = len(own) > 1
         self._rendered: dict[Variant, Rendered] = {}
+        self._gzip_heads: dict[bool, _GzipHead] = {}
         self._variants: dict[tuple[str, str], Variant] = {}
 
     def _count_error(self) -> None:
@@ -193,6 +229,7 @@ class ExpositionCache:
     def forget_exporter_metrics(self) -> None:
         """The exporter's metrics are rendered afresh at the next request."""
         self._exporter_part.forget()
+        self._gzip_heads.clear()
         self._rendered.clear()
 
     def forget_own_metrics(self) -> None:
@@ -222,16 +259,25 @@ class ExpositionCache:
 
     def _render(self, variant: Variant) -> Rendered:
         content_type = OPENMETRICS_CONTENT_TYPE if variant.openmetrics else TEXT_CONTENT_TYPE
+        exporter_part = self._exporter_part.body(variant.openmetrics)
+        own_part = self._own_part.body(variant.openmetrics)
+        head, tail = split(exporter_part, own_part, variant.openmetrics)
         if variant.gzipped:
-            plain = self._render(variant._replace(gzipped=False)).body
-            rendered = Rendered(gzip.compress(plain, compresslevel=6), content_type, True)
+            rendered = Rendered(
+                self._gzip_head(exporter_part, head, variant.openmetrics).finish(tail),
+                content_type,
+                True,
+            )
         else:
-            exporter_part = self._exporter_part.body(variant.openmetrics)
-            own_part = self._own_part.body(variant.openmetrics)
-            body = join(exporter_part, own_part, variant.openmetrics)
-            rendered = Rendered(body, content_type, False)
+            rendered = Rendered(head + tail, content_type, False)
         self._rendered[variant] = rendered
         return rendered
+
+    def _gzip_head(self, exporter_part: bytes, head: bytes, openmetrics: bool) -> _GzipHead:
+        found = self._gzip_heads.get(openmetrics)
+        if found is None or found.source is not exporter_part:
+            found = self._gzip_heads[openmetrics] = _GzipHead.of(exporter_part, head)
+        return found
 
     def sizes(self) -> tuple[int, int]:
         """(renderings held, header pairs remembered): both bounded whatever clients send."""

@@ -7,13 +7,16 @@ import gzip
 import json
 import logging
 import subprocess
+import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.exposition import ExpositionCache
 from tests.support.exporter import PLAIN_ACCEPT, StartExporter
 from tests.support.fake_binance import FakeBinance, Reply
 from tests.support.samples import parse_samples, rates_of
@@ -286,3 +289,102 @@ async def test_a_failing_collector_serves_the_last_good_exposition_and_counts(
     monkeypatch.undo()
     fake.rates["BTC"] = "0.8000"
     assert rates_of(await running.samples())["BTC"] == 0.8
+
+
+OPENMETRICS_ACCEPT = "application/openmetrics-text;version=1.0.0"
+
+
+def _assert_one_gzip_member_of(gzipped: bytes, identity: bytes) -> None:
+    assert gzip.decompress(gzipped) == identity
+    first_member = zlib.decompressobj(wbits=31)  # reads one member and stops
+    assert first_member.decompress(gzipped) == identity
+    assert first_member.eof
+    assert first_member.unused_data == b""
+
+
+def _assert_every_gzip_variant_matches(cache: ExpositionCache) -> list[bytes]:
+    bodies = []
+    for accept in (PLAIN_ACCEPT, OPENMETRICS_ACCEPT):
+        identity = cache.for_request(accept, "identity").body
+        _assert_one_gzip_member_of(cache.for_request(accept, "gzip").body, identity)
+        bodies.append(identity)
+    return bodies
+
+
+async def test_gzip_body_is_one_member_of_the_identity_body_across_renderings(
+    fake: FakeBinance, start_exporter: StartExporter
+) -> None:
+    fake.rates = {f"A{i:03d}": f"{i / 400:.4f}" for i in range(400)}
+    running = await start_exporter()
+    await running.scrape()
+    cache = running.exporter.exposition
+    first = _assert_every_gzip_variant_matches(cache)
+    text, openmetrics = first
+    assert openmetrics.count(b"# EOF") == 1
+    assert openmetrics.endswith(b"# EOF\n")
+    assert b"process_resident_memory_bytes" in text
+
+    for _ in range(3):
+        cache.forget_own_metrics()
+        _assert_every_gzip_variant_matches(cache)
+
+    fake.rates["A001"] = "0.9000"
+    await running.scrape()
+    after_snapshot = _assert_every_gzip_variant_matches(cache)
+    assert b'binance_pm_collateral_rate{asset="A001"} 0.9' in after_snapshot[0]
+    cache.forget_own_metrics()
+    _assert_every_gzip_variant_matches(cache)
+
+
+class _CountingCompressor:
+    def __init__(self, real: Any, fed: list[bytes]) -> None:
+        self._real = real
+        self._fed = fed
+
+    def compress(self, data: bytes) -> bytes:
+        self._fed.append(data)
+        return bytes(self._real.compress(data))
+
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        return bytes(self._real.flush(mode))
+
+    def copy(self) -> _CountingCompressor:
+        return _CountingCompressor(self._real.copy(), self._fed)
+
+
+async def test_the_exporter_part_is_gzipped_once_per_snapshot(
+    fake: FakeBinance, start_exporter: StartExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.rates = {f"A{i:03d}": f"{i / 400:.4f}" for i in range(400)}
+    running = await start_exporter()
+    await running.scrape()
+    cache = running.exporter.exposition
+    fed: list[bytes] = []
+    real_compress, real_compressobj = zlib.compress, zlib.compressobj
+
+    def counting_compress(data: bytes, /, *args: Any, **kwargs: Any) -> bytes:
+        fed.append(data)
+        return real_compress(data, *args, **kwargs)
+
+    def counting_compressobj(*args: Any, **kwargs: Any) -> _CountingCompressor:
+        return _CountingCompressor(real_compressobj(*args, **kwargs), fed)
+
+    monkeypatch.setattr(zlib, "compress", counting_compress)
+    monkeypatch.setattr(zlib, "compressobj", counting_compressobj)
+    cache.forget_exporter_metrics()
+    renderings = 20
+    for _ in range(renderings):
+        cache.forget_own_metrics()
+        for accept in (PLAIN_ACCEPT, OPENMETRICS_ACCEPT):
+            cache.for_request(accept, "gzip")
+    monkeypatch.undo()
+
+    text, openmetrics = _assert_every_gzip_variant_matches(cache)
+    own_part = text[text.index(b"# HELP binance_pm_exposition_errors_total") :]
+    exporter_part = text[: -len(own_part)]
+    assert len(exporter_part) > 5 * len(own_part)
+    # the exporter's part once per format, the process part at every rendering
+    big = [data for data in fed if len(data) > len(own_part) * 2]
+    assert len(big) == 2
+    assert sum(map(len, fed)) < 2 * (len(exporter_part) + renderings * len(own_part) + 1000)
+    assert len(openmetrics) > len(exporter_part)
